@@ -1,0 +1,3 @@
+from campplanet.cli import main
+
+main()

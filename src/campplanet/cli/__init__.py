@@ -1,0 +1,96 @@
+"""The ``campplanet`` command: a thin layer over the library.
+
+Each command lives in a module of this package and registers itself on :data:`main`.
+Shared options (``--config``, ``--opml``, ``--db``, ``--output``, ``--allow-private-networks``)
+come from :func:`planet_options`, which turns them into a :class:`~campplanet.config.Settings`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from campplanet import __version__
+from campplanet.config import Settings, load_settings
+from campplanet.exceptions import CampplanetError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="campplanet")
+def main() -> None:
+    """campplanet gathers the blog posts of a community event into one page and one feed.
+
+    Typical use from cron: ``campplanet refresh`` (fetch every feed in feeds.opml, then
+    render public/).
+    """
+
+
+def planet_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the options every command shares and pass ``settings`` instead of them."""
+
+    @click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        help="Settings file (default: campplanet.toml if present).",
+    )
+    @click.option("--opml", type=click.Path(dir_okay=False), help="Subscription list.")
+    @click.option("--db", type=click.Path(dir_okay=False), help="SQLite database.")
+    @click.option("--output", type=click.Path(file_okay=False), help="Folder for the site.")
+    @click.option(
+        "--allow-private-networks",
+        is_flag=True,
+        default=None,
+        help="Allow feeds on loopback and private addresses.",
+    )
+    @functools.wraps(command)
+    def wrapper(
+        config_file: str | None,
+        opml: str | None,
+        db: str | None,
+        output: str | None,
+        allow_private_networks: bool | None,
+        **kwargs: Any,
+    ) -> Any:
+        settings = settings_from_options(config_file, opml, db, output, allow_private_networks)
+        return command(settings=settings, **kwargs)
+
+    return wrapper
+
+
+def settings_from_options(
+    config_file: str | None,
+    opml: str | None,
+    db: str | None,
+    output: str | None,
+    allow_private_networks: bool | None,
+) -> Settings:
+    import os
+
+    def absolute(p: str | None) -> str | None:
+        return os.path.abspath(p) if p else None
+
+    try:
+        return load_settings(
+            config_file,
+            {
+                "planet": {"opml": absolute(opml), "db": absolute(db), "output": absolute(output)},
+                "fetch": {"allow_private_networks": allow_private_networks},
+            },
+        )
+    except CampplanetError as e:
+        fail(e)
+
+
+def fail(error: CampplanetError) -> None:
+    """Report a campplanet error on stderr and exit with its code."""
+    click.echo(f"campplanet: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+# Commands register themselves on `main` when their modules are imported.
+from campplanet.cli import run  # noqa: E402, F401

@@ -1,0 +1,216 @@
+"""Settings: built-in defaults < config file (TOML) < command line.
+
+Every key is declared once, in the dataclasses below, with its type and default; the
+loader refuses unknown keys and wrong types with a message naming the file and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import types
+import typing
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from campplanet.exceptions import ConfigError
+
+DEFAULT_CONFIG = "campplanet.toml"
+
+
+@dataclass(frozen=True)
+class PlanetSettings:
+    name: str = "LocalGovCamp Planet"
+    url: str = "https://planet.example.org/"  # public URL of the site, for self links
+    owner_name: str = ""
+    owner_email: str = ""
+    opml: str = "feeds.opml"
+    db: str = "campplanet.db"
+    output: str = "public"
+    items: int = 60  # entries on the front page, on each archive page and in each merged feed
+    timezone: str = "Europe/London"  # dates are stored in UTC and shown in this zone
+    language: str = "en-GB"
+    new_feed_items: int = 3  # entries of a newly added feed shown; older ones are held back
+    stale_after: float = 24.0  # hours without any successful fetch before refresh exits 1
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    concurrency: int = 20  # feeds fetched at once
+    per_host: int = 4  # feeds fetched at once from one host
+    timeout: float = 30.0  # seconds a single feed may take, all in
+    max_bytes: int = 10 * 1024 * 1024  # body size limit, after decompression
+    max_redirects: int = 5
+    allow_private_networks: bool = False  # allow loopback/private addresses (tests, intranets)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    templates: str = ""  # a folder of templates overriding the default theme
+    content: str = "full"  # "full" sanitized HTML, or "summary" plain text
+    cut_after: int = 3000  # characters of text before a long post is cut with a link to it
+    order: str = "date"  # "date" (the entry's own date) or "first_seen" for backdated entries
+    iframe_hosts: tuple[str, ...] = (
+        "www.youtube.com",
+        "youtube.com",
+        "www.youtube-nocookie.com",
+        "player.vimeo.com",
+    )
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    include: str = ""  # regex: only entries matching it are shown ("" shows all)
+    exclude: str = ""  # regex: entries matching it are hidden
+
+
+@dataclass(frozen=True)
+class Settings:
+    planet: PlanetSettings = field(default_factory=PlanetSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    render: RenderSettings = field(default_factory=RenderSettings)
+    filter: FilterSettings = field(default_factory=FilterSettings)
+    config_path: str | None = None  # where the file settings came from, if any
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative paths in a config file are relative to the file's folder."""
+        return Path(self.config_path).parent if self.config_path else Path(".")
+
+    def path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+SECTIONS: dict[str, type] = {
+    "planet": PlanetSettings,
+    "fetch": FetchSettings,
+    "render": RenderSettings,
+    "filter": FilterSettings,
+}
+
+
+def load_settings(
+    config: str | Path | None = None, overrides: dict[str, dict[str, Any]] | None = None
+) -> Settings:
+    """Read ``config`` (or ``campplanet.toml`` if present), then apply ``overrides``.
+
+    ``overrides`` maps section -> key -> value (from the command line; None values ignored).
+    Paths given on the command line are relative to the working directory, so they are
+    made absolute before they meet the config file's folder.
+    """
+    data: dict[str, Any] = {}
+    source = None
+    if config is not None or Path(DEFAULT_CONFIG).is_file():
+        source = str(config if config is not None else DEFAULT_CONFIG)
+        data = _read_toml(source)
+    sections: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        raw = data.pop(name, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        values = _check_section(source or "<defaults>", name, cls, raw)
+        for key, value in (overrides or {}).get(name, {}).items():
+            if value is not None:
+                values[key] = value
+        sections[name] = cls(**values)
+    if data:
+        unknown = ", ".join(sorted(data))
+        raise ConfigError(
+            f"{source}: unknown section or key {unknown} (known sections: {', '.join(SECTIONS)})"
+        )
+    settings = Settings(**sections, config_path=source)
+    _validate(settings, source or "<command line>")
+    return settings
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config file: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+
+
+def _check_section(source: str, section: str, cls: type, raw: dict[str, Any]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(
+                f"{source}: unknown key [{section}] {key} (known: {', '.join(sorted(known))})"
+            )
+        values[key] = _coerce(source, f"[{section}] {key}", hints[key], value)
+    return values
+
+
+def _coerce(source: str, name: str, hint: Any, value: Any) -> Any:
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{source}: {name} must be {expected}, not {value!r}")
+
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong("a whole number")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise wrong("a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise wrong("a string")
+        return value
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise wrong("a list of strings")
+        return tuple(value)
+    if isinstance(hint, types.UnionType):  # pragma: no cover - no such keys today
+        return value
+    raise AssertionError(f"unhandled setting type {hint}")
+
+
+def _validate(s: Settings, source: str) -> None:
+    def bad(message: str) -> ConfigError:
+        return ConfigError(f"{source}: {message}")
+
+    if s.planet.items < 1:
+        raise bad("[planet] items must be at least 1")
+    if s.planet.new_feed_items < 0:
+        raise bad("[planet] new_feed_items must be 0 or more")
+    if not re.match(r"^https?://[^/\s]+", s.planet.url):
+        raise bad(f"[planet] url must be an absolute http(s) URL, not {s.planet.url!r}")
+    try:
+        zoneinfo.ZoneInfo(s.planet.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise bad(f"[planet] timezone {s.planet.timezone!r} is not a known time zone") from None
+    if s.fetch.concurrency < 1 or s.fetch.per_host < 1:
+        raise bad("[fetch] concurrency and per_host must be at least 1")
+    if s.fetch.timeout <= 0:
+        raise bad("[fetch] timeout must be more than 0 seconds")
+    if s.fetch.max_bytes < 1024:
+        raise bad("[fetch] max_bytes must be at least 1024")
+    if not 0 <= s.fetch.max_redirects <= 20:
+        raise bad("[fetch] max_redirects must be between 0 and 20")
+    if s.render.content not in ("full", "summary"):
+        raise bad(f'[render] content must be "full" or "summary", not {s.render.content!r}')
+    if s.render.order not in ("date", "first_seen"):
+        raise bad(f'[render] order must be "date" or "first_seen", not {s.render.order!r}')
+    for key in ("include", "exclude"):
+        pattern = getattr(s.filter, key)
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as e:
+            raise bad(f"[filter] {key} is not a valid regular expression: {e}") from None

@@ -1,0 +1,207 @@
+"""Plain data passed between the pipeline's stages.
+
+subscription list (OPML) -> :class:`Subscription`
+fetch (HTTP)             -> :class:`FetchRequest` in, :class:`FetchResult` out
+parse/normalise          -> :class:`ParsedFeed` with :class:`ParsedEntry` items
+store (SQLite)           -> :class:`FeedState`, :class:`StoredEntry`
+render (Jinja2)          -> :class:`EntryView`, :class:`FeedView`
+
+All datetimes are timezone-aware and in UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One feed outline of the subscription list."""
+
+    url: str  # the feed URL (xmlUrl), encoded for HTTP
+    title: str  # the blog's name (text or title attribute)
+    html_url: str | None = None  # the blog's home page (htmlUrl)
+    avatar: str | None = None  # avatar image URL (campplanet's `avatar` attribute)
+    filter: str | None = None  # per-feed regex that overrides the global camp filter
+    line: int = 0  # line of the outline in the OPML file, for messages
+    categories: tuple[str, ...] = ()  # enclosing folder outlines, outermost first
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """What the fetcher needs to retrieve one feed politely."""
+
+    url: str  # the URL to fetch now (a remembered permanent redirect target, if any)
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None  # hash of the last body parsed, to skip identical bodies
+    key: str = ""  # the subscription URL this request belongs to (defaults to url)
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.url)
+
+
+class Outcome(enum.StrEnum):
+    """How a fetch ended."""
+
+    OK = "ok"  # a new body to parse
+    NOT_MODIFIED = "not_modified"  # 304, or the same body as last time
+    GONE = "gone"  # 410: stop fetching until the OPML entry changes
+    RATE_LIMITED = "rate_limited"  # 429/503; see retry_after
+    FAILED = "failed"  # anything else that went wrong; see error
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of retrieving one feed: data only, no decisions."""
+
+    key: str  # FetchRequest.key
+    url: str  # the URL that was requested
+    outcome: Outcome
+    status: int | None = None  # final HTTP status, if a response arrived
+    final_url: str | None = None  # URL after redirects
+    permanent_url: str | None = None  # end of an unbroken chain of 301/308 redirects
+    body: bytes | None = None  # present only when outcome is OK
+    body_hash: str | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    retry_after: datetime | None = None  # from a Retry-After header
+    error: str | None = None  # human-readable reason when not OK
+    elapsed: float = 0.0  # seconds
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    """One entry, normalised: sanitized HTML, plain-text title, absolute URLs, UTC dates."""
+
+    key: str  # identity within its feed, see campplanet.parse.entry_key
+    link: str | None
+    title: str
+    content: str  # sanitized HTML
+    summary: str  # plain text, about 60 words
+    author: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    categories: tuple[str, ...] = ()
+    guid: str | None = None  # the feed's own id/guid, when it had one
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed document, normalised."""
+
+    title: str | None
+    link: str | None  # the blog's home page
+    entries: tuple[ParsedEntry, ...]
+    image: str | None = None  # logo/icon URL
+    author: str | None = None
+    problem: str | None = None  # e.g. "not well-formed XML at line 12" for a usable but broken feed
+
+
+@dataclass
+class FeedState:
+    """What the database knows about one subscription's fetching."""
+
+    url: str  # subscription URL, as in the OPML
+    fetch_url: str | None = None  # remembered permanent redirect target
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    title: str | None = None  # from the feed
+    link: str | None = None  # from the feed
+    image: str | None = None
+    added: datetime | None = None  # first time this subscription was seen
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    failures: int = 0  # consecutive
+    failing_since: datetime | None = None
+    next_attempt: datetime | None = None
+    gone: bool = False
+    problem: str | None = None  # parse warning of the last successful fetch
+    imported: bool = False  # first successful import done (new-feed flood control)
+
+
+@dataclass
+class StoredEntry:
+    """An entry as kept in the database."""
+
+    feed_url: str
+    key: str
+    link: str | None
+    title: str
+    content: str
+    summary: str
+    author: str | None
+    published: datetime | None
+    updated: datetime | None
+    categories: tuple[str, ...]
+    first_seen: datetime
+    date: datetime  # the date the planet orders and shows it by
+    hidden_new_feed: bool = False  # held back by new-feed flood control
+    guid: str | None = None
+    last_seen: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FeedView:
+    """A subscription as the templates see it."""
+
+    url: str
+    title: str
+    site: str | None
+    avatar: str | None
+    initials: str
+    entries: int = 0
+    shown: int = 0
+    held_back: int = 0  # hidden by new-feed flood control
+    filtered_out: int = 0  # outside the camp filter
+    health: str = "new"  # new / working / failing / moved / gone
+    last_success: datetime | None = None
+    failing_since: datetime | None = None
+    last_error: str | None = None
+    moved_to: str | None = None
+    updated: datetime | None = None  # newest entry date
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """An entry as the templates and merged feeds see it."""
+
+    id: str  # globally unique id for merged feeds (original guid, else link, else tag: URI)
+    link: str | None
+    title: str
+    content: str  # sanitized HTML
+    summary: str
+    author: str | None
+    date: datetime  # UTC
+    updated: datetime  # UTC
+    feed: FeedView
+    categories: tuple[str, ...] = ()
+
+
+@dataclass
+class RunSummary:
+    """Counts for the one-line summary a run prints."""
+
+    ok: int = 0
+    not_modified: int = 0
+    failed: int = 0
+    skipped: int = 0  # not due yet (backing off, gone, rate limited)
+    new: int = 0
+    updated: int = 0
+    seconds: float = 0.0
+    moved: list[tuple[str, str]] = field(default_factory=list)  # (subscription url, new url)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (subscription url, reason)
+
+    def line(self) -> str:
+        return (
+            f"feeds: {self.ok} ok, {self.not_modified} not modified, {self.failed} failed"
+            + (f", {self.skipped} not due" if self.skipped else "")
+            + f"; entries: {self.new} new, {self.updated} updated; {self.seconds:.1f}s"
+        )
