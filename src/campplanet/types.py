@@ -124,7 +124,7 @@ class FeedState:
     next_attempt: datetime | None = None
     gone: bool = False
     problem: str | None = None  # parse warning of the last successful fetch
-    imported: bool = False  # first successful import done (new-feed flood control)
+    imported_at: datetime | None = None  # first successful import (new-feed flood control)
 
 
 @dataclass
@@ -146,6 +146,7 @@ class StoredEntry:
     hidden_new_feed: bool = False  # held back by new-feed flood control
     guid: str | None = None
     last_seen: datetime | None = None
+    backdated: bool = False  # appeared after the feed's first import, dated a day or more earlier
 
 
 @dataclass(frozen=True)

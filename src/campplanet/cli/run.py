@@ -1,0 +1,246 @@
+"""The commands a cron job runs: ``refresh``, ``fetch``, ``render``, ``prune``, ``status``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import click
+
+from campplanet.cli import fail, main, planet_options
+from campplanet.config import Settings
+from campplanet.exceptions import EXIT_ALL_FAILED, EXIT_OK, CampplanetError
+from campplanet.lock import run_lock
+from campplanet.types import FetchResult, Outcome, RunSummary, Subscription
+
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C does, and exit 143."""
+
+
+class Reporter:
+    """Says what a run is doing, in the manner the caller asked for.
+
+    On a terminal: a progress counter on stderr. From cron (no TTY): nothing until the one
+    summary line on stdout; failures on stderr. ``--quiet``: errors only. ``--verbose``:
+    a line per feed. ``--log-format json``: one JSON object per line instead of text.
+    """
+
+    def __init__(self, *, quiet: bool, verbose: bool, log_format: str):
+        self.quiet = quiet
+        self.verbose = verbose and not quiet
+        self.json = log_format == "json"
+        self.tty = sys.stderr.isatty() and not quiet and not self.json and not self.verbose
+        self.done = 0
+
+    def emit(self, level: str, message: str, **fields: Any) -> None:
+        if self.quiet and level not in ("error", "warning"):
+            return
+        err = level in ("error", "warning")
+        self.clear_progress()
+        if self.json:
+            record = {"level": level, "message": message, **fields}
+            click.echo(json.dumps(record, ensure_ascii=False, default=str), err=err)
+        else:
+            click.echo(message if level == "info" else f"campplanet: {message}", err=err)
+
+    def clear_progress(self) -> None:
+        if self.tty and self.done:
+            click.echo("\r\033[K", nl=False, err=True)
+
+    def feed_done(self, sub: Subscription, result: FetchResult, parse_error: str | None) -> None:
+        self.done += 1
+        if self.verbose or self.json:
+            if parse_error or result.outcome not in (Outcome.OK, Outcome.NOT_MODIFIED):
+                return  # failures are reported once, with the summary
+            word = "ok" if result.outcome is Outcome.OK else "not modified"
+            self.emit(
+                "debug", f"{sub.title}: {word} ({result.elapsed:.1f}s)", feed=sub.url, result=word
+            )
+        elif self.tty:
+            click.echo(f"\rfetched {self.done} feeds… {sub.title[:50]}\033[K", nl=False, err=True)
+
+    def summary(self, summary: RunSummary, subs: dict[str, Subscription]) -> None:
+        self.clear_progress()
+        for url, reason in summary.failures:
+            name = subs[url].title if url in subs else url
+            self.emit("error", f"{name} <{url}>: {reason}", feed=url, reason=reason)
+        for url, new_url in summary.moved:
+            name = subs[url].title if url in subs else url
+            self.emit(
+                "warning",
+                f"{name} <{url}> moved: update feeds.opml to {new_url}",
+                feed=url,
+                moved_to=new_url,
+            )
+        self.emit("info", summary.line(), **{k: v for k, v in vars(summary).items()})
+
+
+def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("-q", "--quiet", is_flag=True, help="Print errors only.")(command)
+    command = click.option("-v", "--verbose", is_flag=True, help="A line per feed.")(command)
+    command = click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json: one JSON object per line, for log collectors.",
+    )(command)
+    command = click.option(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="If another run holds the lock, wait this long for it instead of exiting 75.",
+    )(command)
+    return command
+
+
+@contextmanager
+def guarded(settings: Settings, wait: float) -> Iterator[None]:
+    """Hold the run lock; turn errors, Ctrl-C and SIGTERM into messages and exit codes."""
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        with run_lock(settings.path(settings.planet.db), wait=wait):
+            yield
+    except CampplanetError as e:
+        fail(e)
+    except KeyboardInterrupt:
+        click.echo("campplanet: interrupted; finished feeds are stored", err=True)
+        sys.exit(EXIT_SIGINT)
+    except Terminated:
+        click.echo("campplanet: terminated; finished feeds are stored", err=True)
+        sys.exit(EXIT_SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_code(summary: RunSummary, stale: datetime | None, reporter: Reporter) -> int:
+    if stale is not None:
+        reporter.emit(
+            "error",
+            f"no feed has been fetched successfully since {stale:%Y-%m-%d %H:%M} UTC; "
+            "the planet is stale",
+            stale_since=stale,
+        )
+        return EXIT_ALL_FAILED
+    attempted = summary.ok + summary.not_modified + summary.failed
+    if attempted and summary.failed == attempted:
+        reporter.emit("error", "every feed failed", failed=summary.failed)
+        return EXIT_ALL_FAILED
+    return EXIT_OK
+
+
+def _fetch_and_report(settings: Settings, reporter: Reporter, *, render: bool) -> int:
+    from campplanet import update
+
+    subs = update.subscriptions(settings)
+    with update.open_storage(settings) as storage:
+        now = update.now_utc()
+        summary = update.fetch_into(settings, subs, storage, now=now, progress=reporter.feed_done)
+        if render:
+            update.render_into(settings, subs, storage)
+        stale = update.stale_since(storage, settings, now)
+    reporter.summary(summary, {s.url: s for s in subs})
+    return _exit_code(summary, stale, reporter)
+
+
+@main.command()
+@planet_options
+@run_options
+def refresh(settings: Settings, quiet: bool, verbose: bool, log_format: str, wait: float) -> None:
+    """Fetch every feed in the subscription list, then render the site.
+
+    This is the command for cron. Exit status: 0 done (some feeds may have failed; they
+    are listed on stderr), 1 every feed failed or the planet is stale, 2 bad settings or
+    subscription list, 75 another run holds the lock.
+    """
+    reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
+    with guarded(settings, wait):
+        code = _fetch_and_report(settings, reporter, render=True)
+    sys.exit(code)
+
+
+@main.command(name="fetch")
+@planet_options
+@run_options
+def fetch_command(
+    settings: Settings, quiet: bool, verbose: bool, log_format: str, wait: float
+) -> None:
+    """Fetch every due feed and store its entries, without rendering."""
+    reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
+    with guarded(settings, wait):
+        code = _fetch_and_report(settings, reporter, render=False)
+    sys.exit(code)
+
+
+@main.command(name="render")
+@planet_options
+@run_options
+def render_command(
+    settings: Settings, quiet: bool, verbose: bool, log_format: str, wait: float
+) -> None:
+    """Render the site from the database, without fetching."""
+    from campplanet import update
+
+    reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
+    with guarded(settings, wait):
+        report = update.render(settings)
+    reporter.emit("info", report.line(), **report.fields())
+
+
+@main.command()
+@planet_options
+@click.option("--wait", type=float, default=0.0, metavar="SECONDS", help="Wait for the lock.")
+def prune(settings: Settings, wait: float) -> None:
+    """Delete the feeds (and their entries) no longer in the subscription list."""
+    from campplanet import update
+
+    with guarded(settings, wait):
+        keep = [s.url for s in update.subscriptions(settings)]
+        with update.open_storage(settings) as storage:
+            feeds, entries = storage.prune(keep)
+    click.echo(f"pruned {feeds} feeds and {entries} entries")
+
+
+@main.command()
+@planet_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(settings: Settings, as_json: bool) -> None:
+    """Each feed's health, problems first: last success, HTTP status, errors, moves."""
+    from campplanet import update
+    from campplanet.status import feed_status_rows
+
+    try:
+        subs = update.subscriptions(settings)
+        with update.open_storage(settings) as storage:
+            rows, last_success = feed_status_rows(settings, subs, storage, update.now_utc())
+    except CampplanetError as e:
+        fail(e)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"last_success": last_success, "feeds": rows},
+                indent=2,
+                default=str,
+                ensure_ascii=False,
+            )
+        )
+        return
+    from campplanet.status import format_table
+
+    when = f"{last_success:%Y-%m-%d %H:%M} UTC" if last_success else "never"
+    click.echo(f"last successful fetch: {when}")
+    click.echo(format_table(rows))

@@ -1,0 +1,285 @@
+"""The only module that speaks SQL. SQLite through sqlite-utils, in WAL mode.
+
+Every change happens in a transaction: one per fetched feed, so a run killed at any moment
+leaves each feed either wholly before or wholly after its update. The schema carries a
+version (``PRAGMA user_version``); :data:`MIGRATIONS` brings an older database up to date
+when it is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from campplanet.exceptions import StorageError
+from campplanet.types import FeedState, StoredEntry
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,
+            fetch_url TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            body_hash TEXT,
+            title TEXT,
+            link TEXT,
+            image TEXT,
+            added TEXT,
+            last_attempt TEXT,
+            last_success TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            failing_since TEXT,
+            next_attempt TEXT,
+            gone INTEGER NOT NULL DEFAULT 0,
+            problem TEXT,
+            imported_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE entries (
+            feed_url TEXT NOT NULL REFERENCES feeds(url) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            canonical_link TEXT,
+            guid TEXT,
+            link TEXT,
+            title TEXT NOT NULL,
+            content TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            author TEXT,
+            published TEXT,
+            updated TEXT,
+            categories TEXT NOT NULL DEFAULT '[]',
+            first_seen TEXT NOT NULL,
+            last_seen TEXT,
+            date TEXT NOT NULL,
+            backdated INTEGER NOT NULL DEFAULT 0,
+            hidden_new_feed INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (feed_url, key)
+        )
+        """
+    )
+    db.execute("CREATE INDEX entries_date ON entries(date DESC)")
+    db.execute("CREATE INDEX entries_canonical_link ON entries(feed_url, canonical_link)")
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def format_time(dt: datetime | None) -> str | None:
+    """UTC, second precision, fixed width: sorts correctly as text."""
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+_FEED_TIMES = {
+    "added",
+    "last_attempt",
+    "last_success",
+    "failing_since",
+    "next_attempt",
+    "imported_at",
+}
+_ENTRY_TIMES = {"published", "updated", "first_seen", "last_seen", "date"}
+_BOOLS = {"gone", "backdated", "hidden_new_feed"}
+
+
+def _to_row(obj: Any, times: set[str]) -> dict[str, Any]:
+    row = asdict(obj)
+    for name in times & row.keys():
+        row[name] = format_time(row[name])
+    for name in _BOOLS & row.keys():
+        row[name] = int(row[name])
+    if "categories" in row:
+        row["categories"] = json.dumps(list(row["categories"]), ensure_ascii=False)
+    return row
+
+
+def _from_row(cls: type, row: dict[str, Any], times: set[str]) -> Any:
+    names = {f.name for f in fields(cls)}
+    values = {k: v for k, v in row.items() if k in names}
+    for name in times & values.keys():
+        values[name] = parse_time(values[name])
+    for name in _BOOLS & values.keys():
+        values[name] = bool(values[name])
+    if "categories" in values:
+        values["categories"] = tuple(json.loads(values["categories"]))
+    return cls(**values)
+
+
+class Storage:
+    """The planet's database."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise StorageError(f"{self.path}: cannot open the database: {e}") from None
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path}: the database is from a newer campplanet (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}); upgrade campplanet"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.transaction():
+                MIGRATIONS[number](self.db)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # --- feeds -------------------------------------------------------------------------
+
+    def feed_states(self) -> dict[str, FeedState]:
+        return {
+            row["url"]: _from_row(FeedState, row, _FEED_TIMES)
+            for row in self.db.query("SELECT * FROM feeds")
+        }
+
+    def feed_state(self, url: str) -> FeedState | None:
+        rows = list(self.db.query("SELECT * FROM feeds WHERE url = ?", [url]))
+        return _from_row(FeedState, rows[0], _FEED_TIMES) if rows else None
+
+    def first_import(self) -> datetime | None:
+        """When the planet first imported any feed (None for a new planet)."""
+        row = self.db.execute("SELECT min(imported_at) FROM feeds").fetchone()
+        return parse_time(row[0])
+
+    def save_feed(self, state: FeedState) -> None:
+        """Write one feed's fetch state (call inside a transaction)."""
+        self._upsert("feeds", [_to_row(state, _FEED_TIMES)], ("url",))
+
+    # --- entries -----------------------------------------------------------------------
+
+    def entries_of(self, feed_url: str) -> list[StoredEntry]:
+        return [
+            _from_row(StoredEntry, row, _ENTRY_TIMES)
+            for row in self.db.query("SELECT * FROM entries WHERE feed_url = ?", [feed_url])
+        ]
+
+    def save_entries(self, entries: Iterable[tuple[StoredEntry, str | None]]) -> None:
+        """Insert or replace entries, each with its canonical link (inside a transaction)."""
+        rows = []
+        for entry, canonical in entries:
+            row = _to_row(entry, _ENTRY_TIMES)
+            row["canonical_link"] = canonical
+            rows.append(row)
+        if rows:
+            self._upsert("entries", rows, ("feed_url", "key"))
+
+    def _upsert(self, table: str, rows: list[dict[str, Any]], pk: tuple[str, ...]) -> None:
+        # Plain SQL rather than Table.upsert_all: sqlite-utils commits on its own, which would
+        # end the caller's transaction half-way.
+        columns = list(rows[0])
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in pk)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT ({', '.join(pk)}) DO UPDATE SET {updates}"
+        )
+        self.db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
+
+    def delete_entries(self, feed_url: str, keys: Iterable[str]) -> None:
+        self.db.conn.executemany(
+            "DELETE FROM entries WHERE feed_url = ? AND key = ?", [(feed_url, k) for k in keys]
+        )
+
+    def all_entries(self, feed_urls: Iterable[str]) -> Iterator[tuple[StoredEntry, str | None]]:
+        """Entries of the given feeds with their canonical links, newest first."""
+        urls = list(feed_urls)
+        if not urls:
+            return
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (url TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM wanted")
+        self.db.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(u,) for u in urls])
+        for row in self.db.query(
+            "SELECT entries.* FROM entries JOIN wanted ON wanted.url = entries.feed_url "
+            "ORDER BY date DESC, first_seen DESC, feed_url, key"
+        ):
+            yield _from_row(StoredEntry, row, _ENTRY_TIMES), row["canonical_link"]
+
+    def entry_counts(self) -> dict[str, tuple[int, int]]:
+        """feed url -> (entries stored, entries held back by new-feed flood control)."""
+        return {
+            row[0]: (row[1], row[2])
+            for row in self.db.execute(
+                "SELECT feed_url, count(*), sum(hidden_new_feed) FROM entries GROUP BY feed_url"
+            )
+        }
+
+    # --- housekeeping ------------------------------------------------------------------
+
+    def prune(self, keep: Iterable[str]) -> tuple[int, int]:
+        """Delete feeds (and their entries) not in ``keep``. Returns (feeds, entries) deleted."""
+        keep = set(keep)
+        gone = [url for url in self.feed_states() if url not in keep]
+        with self.transaction():
+            entries = 0
+            for url in gone:
+                entries += self.db.execute("DELETE FROM entries WHERE feed_url = ?", [url]).rowcount
+                self.db.execute("DELETE FROM feeds WHERE url = ?", [url])
+        return len(gone), entries
+
+    def get_meta(self, name: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE name = ?", [name]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, name: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO meta (name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            [name, value],
+        )
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

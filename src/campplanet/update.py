@@ -1,0 +1,310 @@
+"""One run of the planet: read the subscription list, fetch, parse, store, render.
+
+This module wires the stages together and owns the I/O between them; every decision it
+applies comes from :mod:`campplanet.policy`, :mod:`campplanet.schedule` and
+:mod:`campplanet.views`.
+
+Parsing is CPU-bound, so while the fetcher waits on the network, fetched bodies are parsed
+in a pool of worker processes (one per core). Results are stored in the main process, one
+transaction per feed, as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from campplanet import fetch as fetcher
+from campplanet import schedule
+from campplanet.config import Settings
+from campplanet.opml import read_opml
+from campplanet.parse import ParseError, canonical_link, parse_feed
+from campplanet.policy import held_back, merge_entry
+from campplanet.render import RenderReport, render_site
+from campplanet.storage import Storage
+from campplanet.types import (
+    FeedState,
+    FetchRequest,
+    FetchResult,
+    Outcome,
+    ParsedFeed,
+    RunSummary,
+    StoredEntry,
+    Subscription,
+)
+from campplanet.views import build_views
+
+# Called once per finished feed: (subscription, fetch result, parse error or None).
+Progress = Callable[[Subscription, FetchResult, str | None], None]
+
+# Below this many bodies to parse, worker processes cost more than they save.
+POOL_THRESHOLD = 8
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def subscriptions(settings: Settings) -> list[Subscription]:
+    return read_opml(
+        settings.path(settings.planet.opml),
+        allow_private_networks=settings.fetch.allow_private_networks,
+    )
+
+
+def open_storage(settings: Settings) -> Storage:
+    return Storage(settings.path(settings.planet.db))
+
+
+def refresh(
+    settings: Settings, *, now: datetime | None = None, progress: Progress | None = None
+) -> tuple[RunSummary, RenderReport]:
+    """Fetch every due feed, then render the site."""
+    subs = subscriptions(settings)
+    with open_storage(settings) as storage:
+        summary = fetch_into(settings, subs, storage, now=now, progress=progress)
+        report = render_into(settings, subs, storage)
+    return summary, report
+
+
+def fetch(
+    settings: Settings, *, now: datetime | None = None, progress: Progress | None = None
+) -> RunSummary:
+    subs = subscriptions(settings)
+    with open_storage(settings) as storage:
+        return fetch_into(settings, subs, storage, now=now, progress=progress)
+
+
+def render(settings: Settings) -> RenderReport:
+    subs = subscriptions(settings)
+    with open_storage(settings) as storage:
+        return render_into(settings, subs, storage)
+
+
+def render_into(settings: Settings, subs: Sequence[Subscription], storage: Storage) -> RenderReport:
+    states = storage.feed_states()
+    entries, feeds = build_views(
+        settings, subs, states, storage.all_entries(sub.url for sub in subs)
+    )
+    successes = [s.last_success for s in states.values() if s.last_success]
+    return render_site(settings, entries, feeds, last_refresh=max(successes, default=None))
+
+
+def fetch_into(
+    settings: Settings,
+    subs: Sequence[Subscription],
+    storage: Storage,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    started = time.monotonic()
+    run = _Run(settings, storage, now or now_utc(), progress)
+    asyncio.run(run.fetch(subs))
+    run.summary.seconds = time.monotonic() - started
+    return run.summary
+
+
+def parse_job(body: bytes, url: str, content_type: str | None, iframe_hosts: tuple[str, ...]):
+    """Runs in a worker process: the parsed feed, or the reason it cannot be used."""
+    try:
+        return parse_feed(body, url, content_type=content_type, iframe_hosts=iframe_hosts)
+    except ParseError as e:
+        return str(e)
+
+
+@dataclass
+class FeedUpdate:
+    """What one fetched feed changes in the database: computed first, then written at once."""
+
+    state: FeedState
+    entries: list[tuple[StoredEntry, str | None]]
+    new: int
+    updated: int
+
+
+def plan_feed_update(
+    state: FeedState,
+    stored: list[StoredEntry],
+    parsed: ParsedFeed,
+    now: datetime,
+    *,
+    founding_run: bool,
+    new_feed_items: int,
+) -> FeedUpdate:
+    """Merge a parsed feed into its stored entries (pure: no I/O)."""
+    by_key = {e.key: e for e in stored}
+    by_link = {canonical_link(e.link): e for e in stored if e.link}
+    by_link.pop(None, None)
+    first_import = state.imported_at is None
+    changed: dict[str, tuple[StoredEntry, str | None]] = {}
+    new = updated = 0
+    for item in parsed.entries:
+        canonical = canonical_link(item.link)
+        existing = by_key.get(item.key) or (by_link.get(canonical) if canonical else None)
+        change = merge_entry(
+            state.url, existing, item, now, feed_imported=state.imported_at is not None
+        )
+        if change.kind == "unchanged":
+            continue
+        if change.kind == "new" and change.entry.key not in changed:
+            new += 1
+        elif change.kind == "updated" and existing is not None and existing.key not in changed:
+            updated += 1
+        entry = change.entry
+        by_key[entry.key] = entry
+        if canonical:
+            by_link[canonical] = entry
+        changed[entry.key] = (entry, canonical)
+
+    if first_import and not founding_run:
+        fresh = [entry for entry, _ in changed.values()]
+        hold = held_back(fresh, new_feed_items)
+        for key in hold:
+            entry, canonical = changed[key]
+            changed[key] = (replace(entry, hidden_new_feed=True), canonical)
+
+    state = replace(
+        state,
+        title=parsed.title or state.title,
+        link=parsed.link or state.link,
+        image=parsed.image or state.image,
+        problem=parsed.problem,
+        imported_at=state.imported_at or now,
+    )
+    return FeedUpdate(state, list(changed.values()), new, updated)
+
+
+class _Run:
+    def __init__(
+        self, settings: Settings, storage: Storage, now: datetime, progress: Progress | None
+    ):
+        self.settings = settings
+        self.storage = storage
+        self.now = now
+        self.progress = progress
+        self.summary = RunSummary()
+        self.rng = random.Random()
+        self.founding_run = storage.first_import() is None
+        self.states = storage.feed_states()
+        self.subs: dict[str, Subscription] = {}
+
+    def state_of(self, sub: Subscription) -> FeedState:
+        return self.states.get(sub.url) or FeedState(url=sub.url, added=self.now)
+
+    async def fetch(self, subs: Sequence[Subscription]) -> None:
+        requests = []
+        for sub in subs:
+            state = self.state_of(sub)
+            self.subs[sub.url] = sub
+            if not schedule.is_due(state, self.now):
+                self.summary.skipped += 1
+                continue
+            requests.append(
+                FetchRequest(
+                    url=state.fetch_url or sub.url,
+                    etag=state.etag,
+                    last_modified=state.last_modified,
+                    body_hash=state.body_hash,
+                    key=sub.url,
+                )
+            )
+        if not requests:
+            return
+        pool: Executor | None = None
+        if len(requests) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
+            pool = ProcessPoolExecutor(max_workers=os.cpu_count())
+        try:
+            tasks = []
+            agent = fetcher.user_agent(self.settings.planet.url)
+            async for result in fetcher.fetch_feeds(
+                requests, self.settings.fetch, user_agent=agent
+            ):
+                if result.outcome is Outcome.OK:
+                    tasks.append(asyncio.create_task(self.parse_and_store(result, pool)))
+                else:
+                    self.store(result, None, None)
+            await asyncio.gather(*tasks)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+
+    async def parse_and_store(self, result: FetchResult, pool: Executor | None) -> None:
+        assert result.body is not None
+        job = (
+            result.body,
+            result.final_url or result.url,
+            result.content_type,
+            self.settings.render.iframe_hosts,
+        )
+        if pool is None:
+            outcome = parse_job(*job)
+        else:
+            outcome = await asyncio.get_running_loop().run_in_executor(pool, parse_job, *job)
+        if isinstance(outcome, str):
+            self.store(result, None, outcome)
+        else:
+            self.store(result, outcome, None)
+
+    def store(
+        self, result: FetchResult, parsed: ParsedFeed | None, parse_error: str | None
+    ) -> None:
+        sub = self.subs[result.key]
+        state = schedule.record_fetch(
+            self.state_of(sub), result, self.now, self.rng, parse_error=parse_error
+        )
+        update = None
+        if parsed is not None:
+            update = plan_feed_update(
+                state,
+                self.storage.entries_of(sub.url),
+                parsed,
+                self.now,
+                founding_run=self.founding_run,
+                new_feed_items=self.settings.planet.new_feed_items,
+            )
+            state = update.state
+        with self.storage.transaction():
+            self.storage.save_feed(state)
+            if update is not None:
+                self.storage.save_entries(update.entries)
+        self.states[sub.url] = state
+        self.count(sub, result, state, update, parse_error)
+
+    def count(
+        self,
+        sub: Subscription,
+        result: FetchResult,
+        state: FeedState,
+        update: FeedUpdate | None,
+        parse_error: str | None,
+    ) -> None:
+        s = self.summary
+        if update is not None:
+            s.ok += 1
+            s.new += update.new
+            s.updated += update.updated
+        elif result.outcome is Outcome.NOT_MODIFIED:
+            s.not_modified += 1
+        else:
+            s.failed += 1
+            s.failures.append((sub.url, parse_error or result.error or result.outcome.value))
+        if result.permanent_url and result.permanent_url != sub.url:
+            s.moved.append((sub.url, result.permanent_url))
+        if self.progress is not None:
+            self.progress(sub, result, parse_error)
+
+
+def stale_since(storage: Storage, settings: Settings, now: datetime) -> datetime | None:
+    """The last successful fetch of any feed, if longer ago than ``planet.stale_after``."""
+    successes = [s.last_success for s in storage.feed_states().values() if s.last_success]
+    last = max(successes, default=None)
+    if last is not None and now - last > timedelta(hours=settings.planet.stale_after):
+        return last
+    return None
