@@ -1,0 +1,133 @@
+"""Which URLs and addresses campplanet may fetch, and URLs as people write them.
+
+Only http and https. Unless private networks are allowed, an address that is loopback,
+private, link-local (cloud metadata services live there), multicast, reserved or
+unspecified is refused. The fetcher checks the address it actually connects to (after DNS
+and after every redirect); :func:`check_url` is the early check on what a URL says.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from urllib.parse import quote, urlsplit, urlunsplit
+
+ALLOW_HINT = "set fetch.allow_private_networks to allow it"
+
+
+def normalise_url(url: str) -> str:
+    """Encode a URL for HTTP the way browsers do: IDNA host, percent-encoded path and
+    query (existing escapes and ``&``/``=`` kept), spaces encoded, fragment dropped."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    host = parts.hostname or ""
+    try:
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host.lower()
+    except UnicodeError:
+        host = host.lower()
+    netloc = host
+    if ":" in host:  # IPv6 literal
+        netloc = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and not (
+        (parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)
+    ):
+        netloc += f":{port}"
+    if parts.username:
+        netloc = "@" + netloc
+    safe_path = "/%:@!$&'()*+,;=-._~"
+    path = quote(parts.path, safe=safe_path) or "/"
+    query = quote(parts.query, safe=safe_path + "?")
+    return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
+
+
+def same_feed_key(url: str) -> str:
+    """Two spellings of the same feed map to one key: scheme, host case, ``www.``, default
+    port, trailing slash and fragment do not matter."""
+    parts = urlsplit(normalise_url(url))
+    host = (parts.netloc or "").lower().removeprefix("www.")
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("", host, path, parts.query, ""))
+
+
+def address_problem(ip: str) -> str | None:
+    """Why an IP address must not be fetched from, or None if it is public."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return f"{ip} is not an IP address"
+    if isinstance(addr, ipaddress.IPv6Address):
+        mapped = addr.ipv4_mapped or addr.sixtofour
+        if mapped is not None:
+            return address_problem(str(mapped))
+    for test, kind in (
+        (addr.is_loopback, "a loopback"),
+        (addr.is_link_local, "a link-local"),
+        (addr.is_multicast, "a multicast"),
+        (addr.is_unspecified, "an unspecified"),
+        (addr.is_private, "a private"),
+        (addr.is_reserved, "a reserved"),
+        (not addr.is_global, "a non-public"),
+    ):
+        if test:
+            return f"{ip} is {kind} address"
+    return None
+
+
+def is_public_address(ip: str) -> bool:
+    return address_problem(ip) is None
+
+
+def _literal_ip(host: str) -> str | None:
+    """The IP a host name spells, including the decimal/octal/hex forms inet_aton accepts."""
+    host = host.strip("[]")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fA-Fx.]+", host):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def check_url(url: str, *, allow_private: bool = False) -> str | None:
+    """Why this URL must not be fetched (scheme, no host, a private IP literal), or None.
+
+    Host names are not resolved here; the fetcher checks the resolved address.
+    """
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as e:
+        return f"not a valid URL ({e})"
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        if not scheme:
+            return "not an absolute URL (it needs http:// or https://)"
+        return f"refused: {scheme}: URLs are not fetched (only http and https)"
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as e:
+        return f"not a valid URL ({e})"
+    if not host:
+        return "the URL has no host name"
+    if allow_private:
+        return None
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"refused: {host} is a loopback address ({ALLOW_HINT})"
+    ip = _literal_ip(host)
+    if ip is not None:
+        problem = address_problem(ip)
+        if problem:
+            return f"refused: {problem} ({ALLOW_HINT})"
+    return None

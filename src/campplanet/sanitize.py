@@ -1,0 +1,179 @@
+"""Feed HTML is untrusted: an allow-list sanitizer (nh3, the Rust ammonia library) and
+plain-text helpers.
+
+What survives: ordinary text markup, links (http, https, mailto; ``rel="nofollow ugc
+noopener"``), images (lazy-loaded), tables, figures, video and audio elements, and iframes
+from the configured video hosts only (https, sandboxed). Everything else goes: scripts,
+event handlers, styles, forms, ``base``/``meta``/``link``/``object``/``embed``, SVG and
+MathML, ``javascript:``/``data:``/``vbscript:`` URLs. Relative URLs, including each
+``srcset`` candidate, are made absolute against the given base.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from urllib.parse import urljoin, urlsplit
+
+import nh3
+
+DEFAULT_IFRAME_HOSTS = (
+    "www.youtube.com",
+    "youtube.com",
+    "www.youtube-nocookie.com",
+    "player.vimeo.com",
+)
+
+TAGS = (nh3.ALLOWED_TAGS - {"map", "area"}) | {
+    "iframe",
+    "video",
+    "audio",
+    "source",
+    "picture",
+    "track",
+}
+ATTRIBUTES: dict[str, set[str]] = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "*": {"lang", "dir", "title"},
+    "a": {"href", "hreflang"},
+    "img": {"src", "srcset", "sizes", "alt", "width", "height"},
+    "iframe": {"src", "width", "height", "title", "allowfullscreen"},
+    "video": {"src", "poster", "controls", "width", "height", "preload"},
+    "audio": {"src", "controls", "preload"},
+    "source": {"src", "srcset", "type", "media", "sizes"},
+    "track": {"src", "kind", "srclang", "label"},
+    "time": {"datetime"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+URL_ATTRIBUTES = {"href", "src", "poster", "cite"}
+
+_IFRAME = re.compile(r"<iframe\b([^>]*)>.*?</iframe>", re.DOTALL | re.IGNORECASE)
+_SRC = re.compile(r'\bsrc="([^"]*)"')
+_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_TAG = re.compile(r"<[^>]*>")
+_BLOCK = re.compile(
+    r"<(/?)(p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|pre|figure|figcaption|section|article|hr)\b",
+    re.IGNORECASE,
+)
+_SPACE = re.compile(r"\s+")
+_ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
+
+
+def strip_invalid_xml_chars(text: str) -> str:
+    """Remove what XML 1.0 forbids: C0 controls but tab/newline/CR, lone surrogates,
+    U+FFFE and U+FFFF."""
+    return _XML_INVALID.sub("", text)
+
+
+def _safe_url(value: str, base: str | None) -> str | None:
+    value = value.strip()
+    if base:
+        try:
+            value = urljoin(base, value)
+        except ValueError:
+            return None
+    scheme = urlsplit(value).scheme.lower() if ":" in value else ""
+    if scheme and scheme not in URL_SCHEMES:
+        return None
+    return value
+
+
+def _absolute_srcset(value: str, base: str | None) -> str | None:
+    candidates = []
+    for candidate in value.split(","):
+        parts = candidate.split()
+        if not parts:
+            continue
+        url = _safe_url(parts[0], base)
+        if url is None or re.search(r"[\s,]", url):
+            continue
+        candidates.append(" ".join([url, *parts[1:2]]))
+    return ", ".join(candidates) or None
+
+
+@lru_cache(maxsize=64)
+def _attribute_filter(base: str | None):
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        if attribute in ("srcset",):
+            return _absolute_srcset(value, base)
+        if attribute in URL_ATTRIBUTES:
+            return _safe_url(value, base)
+        return value
+
+    return keep
+
+
+def _embed_iframes(cleaned: str, iframe_hosts: tuple[str, ...]) -> str:
+    hosts = {h.lower() for h in iframe_hosts}
+
+    def replace(match: re.Match[str]) -> str:
+        attrs = match.group(1)
+        src = _SRC.search(attrs)
+        if src is None:
+            return ""
+        url = src.group(1)  # already escaped by nh3
+        parts = urlsplit(html.unescape(url))
+        if parts.scheme == "https" and (parts.hostname or "") in hosts:
+            return f"<iframe{attrs}></iframe>"
+        return f'<a href="{url}" rel="nofollow ugc noopener">Embedded content: {url}</a>'
+
+    return _IFRAME.sub(replace, cleaned)
+
+
+def sanitize_html(
+    fragment: str, base_url: str | None, *, iframe_hosts: tuple[str, ...] = DEFAULT_IFRAME_HOSTS
+) -> str:
+    """Clean untrusted HTML down to the allow-list, with absolute URLs."""
+    if not fragment:
+        return ""
+    cleaned = nh3.clean(
+        strip_invalid_xml_chars(fragment),
+        tags=TAGS,
+        clean_content_tags={"script", "style", "noscript", "template", "svg", "math", "object"},
+        attributes=ATTRIBUTES,
+        attribute_filter=_attribute_filter(base_url),
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow ugc noopener",
+        set_tag_attribute_values={
+            "img": {"loading": "lazy", "decoding": "async"},
+            "iframe": {
+                "sandbox": "allow-scripts allow-same-origin allow-popups",
+                "loading": "lazy",
+                "referrerpolicy": "no-referrer",
+            },
+        },
+        strip_comments=True,
+    )
+    if "<iframe" in cleaned:
+        cleaned = _embed_iframes(cleaned, iframe_hosts)
+    return cleaned.strip()
+
+
+def html_to_text(fragment: str) -> str:
+    """The readable text of an HTML fragment, whitespace collapsed."""
+    if not fragment:
+        return ""
+    spaced = _BLOCK.sub(r" <\1\2", fragment)
+    text = nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"})
+    return strip_invalid_xml_chars(_SPACE.sub(" ", html.unescape(text)).strip())
+
+
+def summarize(fragment: str, words: int = 60) -> str:
+    """The first ``words`` words of the text, ending in "…" when cut."""
+    parts = html_to_text(fragment).split(" ")
+    if len(parts) <= words:
+        return " ".join(parts)
+    return " ".join(parts[:words]).rstrip(",;:.-–—") + "…"
+
+
+def plain_title(text: str, *, is_html: bool = True) -> str:
+    """A title as plain text: tags stripped (when it is HTML), entities decoded, including
+    the double-escaped ones some platforms produce ("Q&amp;amp;A" -> "Q&A")."""
+    if not text:
+        return ""
+    if is_html:
+        text = html.unescape(nh3.clean(text, tags=set(), clean_content_tags={"script", "style"}))
+    if _ENTITY.search(text):
+        text = html.unescape(text)
+    return strip_invalid_xml_chars(_SPACE.sub(" ", text).strip())
