@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import html
+import json
 import re
 import xml.sax
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
+from feedparser.datetimes import _parse_date as _feedparser_date
 
 from campplanet.sanitize import (
     DEFAULT_IFRAME_HOSTS,
@@ -28,6 +31,7 @@ from campplanet.types import ParsedEntry, ParsedFeed
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)$", re.IGNORECASE)
+MAX_TITLE = 300  # characters; longer titles are cut with "…"
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html|<head|<body)", re.I | re.S)
 
 
@@ -152,8 +156,6 @@ def _content(entry: Any) -> tuple[str, str | None]:
 
 
 def _plain_to_html(text: str) -> str:
-    import html
-
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
 
@@ -162,7 +164,11 @@ def _title(detail: Any, fallback: str) -> str:
     if not detail:
         return fallback
     is_html = detail.get("type") in HTML_TYPES
-    return plain_title(detail.get("value") or "", is_html=is_html) or fallback
+    return _clip(plain_title(detail.get("value") or "", is_html=is_html)) or fallback
+
+
+def _clip(text: str, limit: int = MAX_TITLE) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _entry(
@@ -197,8 +203,8 @@ def _entry(
         content=content,
         summary=summary,
         author=author,
-        published=_date(e.get("published_parsed")),
-        updated=_date(e.get("updated_parsed")),
+        published=_date(dict.get(e, "published_parsed")),
+        updated=_date(dict.get(e, "updated_parsed")),  # not feedparser's fallback to published
         categories=categories,
         guid=guid,
     )
@@ -218,6 +224,8 @@ def parse_feed(
     """
     if not body or not body.strip():
         raise ParseError("empty response")
+    if _looks_like_json(body, content_type):
+        return _parse_json_feed(body, url, iframe_hosts)
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     result = feedparser.parse(
         _prepare(body),
@@ -251,4 +259,122 @@ def parse_feed(
         image=_absolute(image.get("href") or feed.get("logo") or feed.get("icon"), url),
         author=feed_author,
         problem=_problem(result) if result.get("bozo") else None,
+    )
+
+
+# JSON Feed 1.0 / 1.1 (https://www.jsonfeed.org/version/1.1/) -------------------------------
+
+_JSON_VERSION = re.compile(r"^https?://jsonfeed\.org/version/1(\.\d+)?/?$")
+
+
+def _looks_like_json(body: bytes, content_type: str | None) -> bool:
+    start = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start[:1] in (b"{", b"["):
+        return True
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    return ctype in ("application/feed+json", "application/json") and not start.startswith(b"<")
+
+
+def _parse_json_feed(body: bytes, url: str, iframe_hosts: tuple[str, ...]) -> ParsedFeed:
+    try:
+        data = json.loads(body)
+    except UnicodeDecodeError:
+        raise ParseError("not a feed (JSON that is not valid UTF-8)") from None
+    except json.JSONDecodeError as e:
+        raise ParseError(f"not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise ParseError("not a feed (JSON nested too deeply)") from None
+    if not isinstance(data, dict):
+        raise ParseError("not a feed (JSON that is not an object)")
+    version = data.get("version")
+    if not isinstance(version, str) or not _JSON_VERSION.match(version.strip()):
+        raise ParseError("not a feed (JSON without version)")
+    items = data.get("items")
+    if not isinstance(items, list):
+        raise ParseError("not a feed (JSON Feed without items)")
+    feed_link = _absolute(_str(data.get("home_page_url")), url)
+    feed_author = _json_author(data)
+    entries = tuple(
+        _json_entry(item, url, feed_author, iframe_hosts)
+        for item in items
+        if isinstance(item, dict)
+    )
+    skipped = len(items) - len(entries)
+    return ParsedFeed(
+        title=_clip(plain_title(_str(data.get("title")), is_html=False)) or None,
+        link=feed_link,
+        entries=entries,
+        image=_absolute(_str(data.get("icon")) or _str(data.get("favicon")), url),
+        author=feed_author,
+        problem=(
+            f"skipped {skipped} of {len(items)} items that are not JSON objects"
+            if skipped
+            else None
+        ),
+    )
+
+
+def _str(value: Any) -> str:
+    """A JSON value as text: strings as they are, numbers spelt out, anything else empty."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _json_author(obj: dict[str, Any]) -> str | None:
+    authors = obj.get("authors")
+    candidates = authors if isinstance(authors, list) else [obj.get("author")]
+    names = [
+        plain_title(_str(a.get("name")), is_html=False) for a in candidates if isinstance(a, dict)
+    ]
+    return ", ".join(n for n in names if n) or None
+
+
+def _json_date(value: Any) -> datetime | None:
+    text = _str(value).strip()
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return _date(_feedparser_date(text))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _json_entry(
+    item: dict[str, Any], feed_url: str, feed_author: str | None, iframe_hosts: tuple[str, ...]
+) -> ParsedEntry:
+    link = _absolute(_str(item.get("url")), feed_url) or _absolute(
+        _str(item.get("external_url")), feed_url
+    )
+    raw = _str(item.get("content_html"))
+    if not raw:
+        raw = _plain_to_html(_str(item.get("content_text")) or _str(item.get("summary")))
+    content = sanitize_html(raw, link or feed_url, iframe_hosts=iframe_hosts)
+    summary = summarize(content)
+    title = (
+        _clip(plain_title(_str(item.get("title")), is_html=False))
+        or summarize(content, 10)
+        or "Untitled"
+    )
+    guid = strip_invalid_xml_chars(_str(item.get("id"))).strip() or None
+    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    categories = tuple(
+        dict.fromkeys(t for t in (plain_title(_str(tag), is_html=False) for tag in tags) if t)
+    )
+    return ParsedEntry(
+        key=entry_key(guid, link, title, content),
+        link=link,
+        title=title,
+        content=content,
+        summary=summary,
+        author=_json_author(item) or feed_author,
+        published=_json_date(item.get("date_published")),
+        updated=_json_date(item.get("date_modified")),
+        categories=categories,
+        guid=guid,
     )

@@ -48,8 +48,15 @@ ATTRIBUTES: dict[str, set[str]] = {
 URL_SCHEMES = {"http", "https", "mailto"}
 URL_ATTRIBUTES = {"href", "src", "poster", "cite"}
 
-_IFRAME = re.compile(r"<iframe\b([^>]*)>.*?</iframe>", re.DOTALL | re.IGNORECASE)
-_SRC = re.compile(r'\bsrc="([^"]*)"')
+# nh3 serialises every start tag as `<name attr="value" ...>`, values double-quoted with `"`
+# escaped, so this strict grammar reads its iframes exactly; an iframe's fallback content is
+# raw text that cannot contain `</iframe>`.
+_IFRAME = re.compile(
+    r'<iframe((?:\s+[a-z][a-z0-9_:.-]*(?:="[^"]*")?)*)\s*>.*?</iframe>', re.DOTALL | re.IGNORECASE
+)
+_IFRAME_ATTRIBUTE = re.compile(r'([a-z][a-z0-9_:.-]*)(?:="([^"]*)")?', re.IGNORECASE)
+_IFRAME_KEEP = ("src", "width", "height", "title", "allowfullscreen", "lang", "dir")
+IFRAME_SANDBOX = "allow-scripts allow-same-origin allow-popups"
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _TAG = re.compile(r"<[^>]*>")
 _BLOCK = re.compile(
@@ -104,21 +111,54 @@ def _attribute_filter(base: str | None):
     return keep
 
 
+def iframe_allowed(src: str, iframe_hosts: tuple[str, ...]) -> bool:
+    """True for an https URL on one of the allowed embed hosts."""
+    try:
+        parts = urlsplit(src)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    return parts.scheme == "https" and host in {h.lower() for h in iframe_hosts}
+
+
 def _embed_iframes(cleaned: str, iframe_hosts: tuple[str, ...]) -> str:
-    hosts = {h.lower() for h in iframe_hosts}
+    """Rebuild allowed iframes from their parsed attributes (sandboxed, lazy); turn every
+    other one into a plain link to its source. Works on nh3's output only."""
+    kept = 0
 
     def replace(match: re.Match[str]) -> str:
-        attrs = match.group(1)
-        src = _SRC.search(attrs)
-        if src is None:
+        nonlocal kept
+        attrs = {
+            name.lower(): html.unescape(value or "")
+            for name, value in _IFRAME_ATTRIBUTE.findall(match.group(1))
+        }
+        src = attrs.get("src", "")
+        if not src:
             return ""
-        url = src.group(1)  # already escaped by nh3
-        parts = urlsplit(html.unescape(url))
-        if parts.scheme == "https" and (parts.hostname or "") in hosts:
-            return f"<iframe{attrs}></iframe>"
-        return f'<a href="{url}" rel="nofollow ugc noopener">Embedded content: {url}</a>'
+        if not iframe_allowed(src, iframe_hosts):
+            url = html.escape(src, quote=True)
+            return f'<a href="{url}" rel="nofollow ugc noopener">{url}</a>'
+        kept += 1
+        out = [
+            f'{name}="{html.escape(attrs[name], quote=True)}"'
+            for name in _IFRAME_KEEP
+            if name in attrs
+        ]
+        out += [f'sandbox="{IFRAME_SANDBOX}"', 'loading="lazy"', 'referrerpolicy="no-referrer"']
+        return f"<iframe {' '.join(out)}></iframe>"
 
-    return _IFRAME.sub(replace, cleaned)
+    result = _IFRAME.sub(replace, cleaned)
+    if result.lower().count("<iframe") != kept:
+        # Something this reader did not expect: drop iframes altogether rather than guess.
+        result = nh3.clean(
+            result,
+            tags=TAGS - {"iframe"},
+            clean_content_tags={"iframe"},
+            attributes=ATTRIBUTES,
+            url_schemes=URL_SCHEMES,
+            link_rel="nofollow ugc noopener",
+        )
+    return result
 
 
 def sanitize_html(
@@ -138,7 +178,7 @@ def sanitize_html(
         set_tag_attribute_values={
             "img": {"loading": "lazy", "decoding": "async"},
             "iframe": {
-                "sandbox": "allow-scripts allow-same-origin allow-popups",
+                "sandbox": IFRAME_SANDBOX,
                 "loading": "lazy",
                 "referrerpolicy": "no-referrer",
             },
