@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -117,6 +118,9 @@ def parse_job(body: bytes, url: str, content_type: str | None, iframe_hosts: tup
         return parse_feed(body, url, content_type=content_type, iframe_hosts=iframe_hosts)
     except ParseError as e:
         return str(e)
+    except (RecursionError, MemoryError, ValueError, TypeError, LookupError) as e:
+        # A hostile or freak document must cost one feed, never the run.
+        return f"could not parse the feed ({type(e).__name__}: {e})"
 
 
 @dataclass
@@ -246,7 +250,10 @@ class _Run:
         if pool is None:
             outcome = parse_job(*job)
         else:
-            outcome = await asyncio.get_running_loop().run_in_executor(pool, parse_job, *job)
+            try:
+                outcome = await asyncio.get_running_loop().run_in_executor(pool, parse_job, *job)
+            except BrokenProcessPool:
+                outcome = "the parser process died on this feed"
         if isinstance(outcome, str):
             self.store(result, None, outcome)
         else:
