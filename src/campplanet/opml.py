@@ -44,35 +44,59 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
+        if self.line is not None and self.column is not None:
+            where += f":{self.column}"
         prefix = "" if self.severity == "error" else "warning: "
         return f"{where}: {prefix}{self.message}"
 
 
 @dataclass
-class _Outline:
+class Outline:
+    """One ``<outline>`` element as it stands in the file."""
+
     attrs: dict[str, str]
     line: int
-    categories: tuple[str, ...]
+    categories: tuple[str, ...]  # names of the enclosing folder outlines
+    start: int = 0  # byte offset of its ``<``
+    parent: int | None = None  # index of the enclosing outline, None for <body>'s children
+    children: int = 0  # outlines directly inside it
+
+    @property
+    def is_feed(self) -> bool:
+        return bool(_attr(self.attrs, "xmlUrl"))
+
+    @property
+    def name(self) -> str:
+        return _name(self.attrs)
 
 
 @dataclass
-class _Document:
+class Document:
+    """The parts of an OPML file campplanet reads or edits, with byte offsets."""
+
     version: str | None = None
+    encoding: str | None = None  # from the XML declaration
     has_head: bool = False
     has_body: bool = False
-    outlines: list[_Outline] = field(default_factory=list)
+    body_start: int | None = None  # byte offset of ``<body``
+    body_end: int | None = None  # byte offset of ``</body>`` (None if self-closing)
+    outlines: list[Outline] = field(default_factory=list)
 
 
 class _NoDoctype(Exception):
     pass
 
 
-def _read_xml(path: str, data: bytes) -> _Document:
-    doc = _Document()
+def parse_document(path: str, data: bytes) -> Document:
+    """Parse OPML bytes safely; raises :class:`OPMLError` for XML that cannot be used."""
+    doc = Document()
     stack: list[str] = []
-    folders: list[str | None] = []
+    open_outlines: list[int] = []  # indexes into doc.outlines
 
     parser = xml.parsers.expat.ParserCreate()
+
+    def xmldecl(version: str, encoding: str | None, standalone: int) -> None:
+        doc.encoding = encoding
 
     def start(name: str, attrs: dict[str, str]) -> None:
         local = name.rsplit(":", 1)[-1]
@@ -86,19 +110,32 @@ def _read_xml(path: str, data: bytes) -> _Document:
             doc.has_head = True
         elif len(stack) == 1 and local == "body":
             doc.has_body = True
+            doc.body_start = parser.CurrentByteIndex
         if local == "outline" and "body" in stack:
-            parents = tuple(f for f in folders if f)
-            doc.outlines.append(_Outline(dict(attrs), parser.CurrentLineNumber, parents))
-            folders.append(None if _attr(attrs, "xmlUrl") else _name(attrs))
+            parent = open_outlines[-1] if open_outlines else None
+            parents = tuple(
+                doc.outlines[i].name for i in open_outlines if not doc.outlines[i].is_feed
+            )
+            if parent is not None:
+                doc.outlines[parent].children += 1
+            outline = Outline(
+                dict(attrs), parser.CurrentLineNumber, parents, parser.CurrentByteIndex, parent
+            )
+            open_outlines.append(len(doc.outlines))
+            doc.outlines.append(outline)
         stack.append(local)
 
     def end(name: str) -> None:
-        if stack.pop() == "outline" and "body" in stack:
-            folders.pop()
+        local = stack.pop()
+        if local == "outline" and "body" in stack:
+            open_outlines.pop()
+        elif local == "body" and len(stack) == 1 and _at(data, parser.CurrentByteIndex, b"</"):
+            doc.body_end = parser.CurrentByteIndex
 
     def doctype(*args: object) -> None:
         raise _NoDoctype
 
+    parser.XmlDeclHandler = xmldecl
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.StartDoctypeDeclHandler = doctype
@@ -126,6 +163,10 @@ def _read_xml(path: str, data: bytes) -> _Document:
     return doc
 
 
+def _at(data: bytes, offset: int, text: bytes) -> bool:
+    return data[offset : offset + len(text)] == text
+
+
 def _attr(attrs: dict[str, str], name: str) -> str:
     """An attribute, looked up case-insensitively (xmlurl, XMLURL and xmlUrl all occur)."""
     if name in attrs:
@@ -141,15 +182,28 @@ def _name(attrs: dict[str, str]) -> str:
     return re.sub(r"\s+", " ", _attr(attrs, "text") or _attr(attrs, "title"))
 
 
-def _problems_of(path: str, doc: _Document, allow_private_networks: bool):
+def feed_key(url: str) -> str:
+    """One key for every spelling of the same feed: scheme, host case, ``www.``, default
+    port, trailing slash and the country domains Blogger redirects to ``.blogspot.com``."""
+    from campplanet import netguard
+
+    key = netguard.same_feed_key(url).removeprefix("//")
+    host, sep, rest = key.partition("/")
+    host = re.sub(r"\.blogspot\.(?:com?\.)?[a-z]{2,3}$", ".blogspot.com", host)
+    return host + sep + rest
+
+
+def _problems_of(path: str, doc: Document, allow_private_networks: bool):
     from campplanet import netguard
 
     if not doc.has_body:
         yield Problem(
             path, None, "error", "no <body> element: this is not an OPML subscription list"
         )
-    if doc.version not in ("1.0", "1.1", "2.0"):
-        yield Problem(path, 1, "warning", f"unknown OPML version {doc.version!r}")
+    if doc.version is None:
+        yield Problem(path, None, "warning", '<opml> has no version="2.0"')
+    elif doc.version not in ("1.0", "1.1", "2.0"):
+        yield Problem(path, None, "warning", f"unknown OPML version {doc.version!r}")
     seen: dict[str, int] = {}
     feeds = 0
     for outline in doc.outlines:
@@ -161,9 +215,26 @@ def _problems_of(path: str, doc: _Document, allow_private_networks: bool):
         url = _attr(attrs, "xmlUrl")
         kind = _attr(attrs, "type").lower()
         if not url:
-            if kind in ("rss", "atom"):
+            if kind in ("rss", "atom") and not outline.children:
+                feeds += 1  # meant as a feed
                 yield Problem(
                     path, line, "error", f'outline "{_name(attrs)}" has type="{kind}" but no xmlUrl'
+                )
+            elif kind in ("rss", "atom"):
+                yield Problem(
+                    path,
+                    line,
+                    "warning",
+                    f'outline "{_name(attrs)}" has type="{kind}" but no xmlUrl; it holds other '
+                    "outlines, so it is read as a folder",
+                )
+            elif not outline.children and _attr(attrs, "url") and kind not in ("link", "include"):
+                feeds += 1  # meant as a feed
+                yield Problem(
+                    path,
+                    line,
+                    "error",
+                    f'outline "{_name(attrs)}" has url= but no xmlUrl: feeds need xmlUrl="..."',
                 )
             continue
         feeds += 1
@@ -173,7 +244,7 @@ def _problems_of(path: str, doc: _Document, allow_private_networks: bool):
         if reason:
             yield Problem(path, line, "error", f"xmlUrl {url!r}: {reason}")
             continue
-        normal = netguard.same_feed_key(url)
+        normal = feed_key(url)
         if normal in seen:
             yield Problem(
                 path, line, "error", f"duplicate feed {url} (already on line {seen[normal]})"
@@ -201,7 +272,7 @@ def _problems_of(path: str, doc: _Document, allow_private_networks: bool):
         yield Problem(path, None, "warning", "the subscription list has no feeds")
 
 
-def _load(path: str | Path) -> tuple[str, _Document]:
+def _load(path: str | Path) -> tuple[str, Document]:
     name = str(path)
     try:
         data = Path(path).read_bytes()
@@ -211,7 +282,7 @@ def _load(path: str | Path) -> tuple[str, _Document]:
         raise OPMLError(name, None, f"cannot read the subscription list: {e.strerror}") from None
     if not data.strip():
         raise OPMLError(name, None, "the subscription list is empty")
-    return name, _read_xml(name, data)
+    return name, parse_document(name, data)
 
 
 def lint_opml(path: str | Path, *, allow_private_networks: bool = False) -> list[Problem]:
