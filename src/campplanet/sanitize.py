@@ -112,13 +112,22 @@ def _attribute_filter(base: str | None):
 
 
 def iframe_allowed(src: str, iframe_hosts: tuple[str, ...]) -> bool:
-    """True for an https URL on one of the allowed embed hosts."""
+    """True for a plain https URL on one of the allowed embed hosts: no user name, no port
+    other than 443, nothing (backslashes, spaces) that browsers and Python read differently."""
+    if re.search(r"[\\\s]", src):
+        return False
     try:
         parts = urlsplit(src)
         host = (parts.hostname or "").lower()
+        port = parts.port
     except ValueError:
         return False
-    return parts.scheme == "https" and host in {h.lower() for h in iframe_hosts}
+    return (
+        parts.scheme.lower() == "https"
+        and "@" not in parts.netloc
+        and port in (None, 443)
+        and host in {h.lower() for h in iframe_hosts}
+    )
 
 
 def _embed_iframes(cleaned: str, iframe_hosts: tuple[str, ...]) -> str:
@@ -196,7 +205,7 @@ def html_to_text(fragment: str) -> str:
         return ""
     spaced = _BLOCK.sub(r" <\1\2", fragment)
     text = nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"})
-    return strip_invalid_xml_chars(_SPACE.sub(" ", html.unescape(text)).strip())
+    return _SPACE.sub(" ", strip_invalid_xml_chars(html.unescape(text))).strip()
 
 
 def summarize(fragment: str, words: int = 60) -> str:
@@ -216,4 +225,4 @@ def plain_title(text: str, *, is_html: bool = True) -> str:
         text = html.unescape(nh3.clean(text, tags=set(), clean_content_tags={"script", "style"}))
     if _ENTITY.search(text):
         text = html.unescape(text)
-    return strip_invalid_xml_chars(_SPACE.sub(" ", text).strip())
+    return _SPACE.sub(" ", strip_invalid_xml_chars(text)).strip()

