@@ -373,3 +373,22 @@ def test_parse_document_offsets() -> None:
     assert feed.parent == 0 and feed.is_feed and feed.categories == ("папка",)
     assert data[feed.start :].startswith(b'<outline text="x"')
     assert data[doc.body_end :].startswith(b"</body>")
+
+
+# --- the planet's own list ------------------------------------------------------------------
+
+
+def test_the_real_feeds_opml_is_clean_and_sorted() -> None:
+    path = Path(__file__).parent.parent / "feeds.opml"
+    assert lint_opml(path) == []
+    subs = read_opml(path)
+    assert len(subs) >= 50
+    names = [s.title.casefold() for s in subs]
+    assert names == sorted(names)
+    assert all(s.html_url and s.url.startswith(("https://", "http://")) for s in subs)
+    doc = parse_document(str(path), path.read_bytes())
+    assert all(_has_all(o.attrs) for o in doc.outlines)
+
+
+def _has_all(attrs: dict[str, str]) -> bool:
+    return {"text", "title", "type", "xmlUrl", "htmlUrl"} <= set(attrs) and attrs["type"] == "rss"
