@@ -40,12 +40,21 @@ def normalise_url(url: str) -> str:
         (parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)
     ):
         netloc += f":{port}"
-    if parts.username:
-        netloc = "@" + netloc
-    safe_path = "/%:@!$&'()*+,;=-._~"
-    path = quote(parts.path, safe=safe_path) or "/"
-    query = quote(parts.query, safe=safe_path + "?")
+    if parts.username is not None:
+        userinfo = _quote(parts.username, "!$&'()*+,;=-._~")
+        if parts.password is not None:
+            userinfo += ":" + _quote(parts.password, "!$&'()*+,;=-._~")
+        netloc = f"{userinfo}@{netloc}"
+    safe_path = "/:@!$&'()*+,;=-._~"
+    path = _quote(parts.path, safe_path) or "/"
+    query = _quote(parts.query, safe_path + "?")
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
+
+
+def _quote(text: str, safe: str) -> str:
+    """Percent-encode ``text`` (UTF-8), keeping valid ``%XX`` escapes as they are."""
+    pieces = re.split(r"(%[0-9A-Fa-f]{2})", text)
+    return "".join(p if i % 2 else quote(p, safe=safe) for i, p in enumerate(pieces))
 
 
 def same_feed_key(url: str) -> str:

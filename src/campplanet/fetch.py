@@ -1,0 +1,523 @@
+"""Fetch feeds over HTTP: parallel, bounded, polite, and never taken down by one blog.
+
+- One shared :class:`httpx.AsyncClient` (keep-alive reused across feeds of a host).
+- At most ``per_host`` feeds of one host at once, and at most ``concurrency`` feeds
+  actively fetched at once. A feed still waiting after ``slow_after`` seconds (a hung or
+  trickling server) gives its concurrency slot to the next feed while it runs out its own
+  deadline (at most ``PARK_FACTOR * concurrency`` feeds wait like that at once), so a run
+  with many hung feeds costs about one deadline, not one per ``concurrency`` hung feeds.
+- One all-in deadline per feed (``timeout``): connecting, every redirect hop, headers and
+  body.
+- Bodies are decompressed here, incrementally and bounded, so ``max_bytes`` counts
+  decompressed bytes and a gzip bomb is stopped after ``max_bytes``.
+- Redirects are followed by hand (at most ``max_redirects``) so each hop's URL is checked,
+  loops are named, and an unbroken chain of permanent redirects is reported.
+- The address actually connected to is checked (see :class:`GuardedBackend`) unless
+  ``allow_private_networks``; TLS still verifies the URL's host name.
+
+Every failure becomes a :class:`FetchResult` with a human-readable ``error``; nothing here
+raises for one feed's failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import http
+import ipaddress
+import socket
+import ssl
+import time
+import zlib
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from campplanet import __version__, netguard
+from campplanet.config import FetchSettings
+from campplanet.types import FetchRequest, FetchResult, Outcome
+
+FEED_ACCEPT = (
+    "application/atom+xml, application/rss+xml, application/rdf+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.1"
+)
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT = frozenset({301, 308})
+PARK_FACTOR = 10
+
+
+def user_agent(planet_url: str) -> str:
+    """``campplanet/<version> (+<planet url>)``."""
+    return f"campplanet/{__version__} (+{planet_url})"
+
+
+async def fetch_feeds(
+    requests: Iterable[FetchRequest], settings: FetchSettings, *, user_agent: str
+) -> AsyncIterator[FetchResult]:
+    """Fetch every request concurrently; yield each result as it completes."""
+    requests = list(requests)
+    if not requests:
+        return
+    async with Fetcher(settings, user_agent=user_agent) as fetcher:
+        tasks = [asyncio.create_task(fetcher.fetch(r)) for r in requests]
+        try:
+            for done in asyncio.as_completed(tasks):
+                yield await done
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def fetch_one(
+    url: str, settings: FetchSettings, *, user_agent: str, accept: str | None = None
+) -> FetchResult:
+    """Fetch one URL synchronously (``campplanet add``, discovery). ``accept`` replaces the
+    feed-types Accept header, e.g. to fetch an HTML page."""
+
+    async def one() -> FetchResult:
+        async with Fetcher(settings, user_agent=user_agent, accept=accept) as fetcher:
+            return await fetcher.fetch(FetchRequest(url=url))
+
+    return asyncio.run(one())
+
+
+class AddressRefused(Exception):
+    """The host resolved only to addresses campplanet must not connect to."""
+
+
+class DNSFailed(Exception):
+    def __init__(self, host: str):
+        super().__init__(f"DNS lookup failed for {host}")
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolve the host, refuse non-public addresses, connect to the checked address.
+
+    httpcore still starts TLS with the URL's host name (SNI and certificate checks), and
+    httpx sends the URL's Host header; only the TCP connection goes to the checked IP.
+    """
+
+    def __init__(self, allow_private: bool):
+        self.allow_private = allow_private
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        refusal = None
+        error: Exception | None = None
+        for ip in await resolve(host, port):
+            problem = None if self.allow_private else netguard.address_problem(ip)
+            if problem:
+                refusal = problem
+                continue
+            try:
+                return await self.inner.connect_tcp(
+                    ip, port, timeout, local_address=local_address, socket_options=socket_options
+                )
+            except httpcore.ConnectError as e:
+                error = e
+        if error is not None:
+            raise error
+        raise AddressRefused(f"refused: {refusal} ({netguard.ALLOW_HINT})")
+
+    async def connect_unix_socket(self, *args, **kwargs):  # pragma: no cover - never used
+        raise AddressRefused("refused: Unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """The host's addresses, in the resolver's order (an IP literal is its own address)."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise DNSFailed(host) from None
+    addresses: list[str] = []
+    for *_, sockaddr in infos:
+        if sockaddr[0] not in addresses:
+            addresses.append(sockaddr[0])
+    if not addresses:
+        raise DNSFailed(host)
+    return addresses
+
+
+class Fetcher:
+    """Shared client and limits for one batch of fetches (use as an async context manager)."""
+
+    def __init__(self, settings: FetchSettings, *, user_agent: str, accept: str | None = None):
+        self.settings = settings
+        self.headers = {
+            "User-Agent": user_agent,
+            "Accept": accept or FEED_ACCEPT,
+            "Accept-Encoding": "gzip, deflate",
+        }
+        self.slow_after = min(2.0, settings.timeout / 5)
+        self.slots = asyncio.Semaphore(settings.concurrency)
+        self.parked = 0
+        self.max_parked = PARK_FACTOR * settings.concurrency
+        self.hosts: dict[str, asyncio.Semaphore] = {}
+        self.client = httpx.AsyncClient(
+            transport=_transport(settings), timeout=None, follow_redirects=False, trust_env=False
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    def host_slot(self, host: str) -> asyncio.Semaphore:
+        if host not in self.hosts:
+            self.hosts[host] = asyncio.Semaphore(self.settings.per_host)
+        return self.hosts[host]
+
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        """Fetch one feed; every failure is described in the result."""
+        start = time.monotonic()
+        url = netguard.normalise_url(request.url)
+        refusal = netguard.check_url(url, allow_private=self.settings.allow_private_networks)
+        if refusal:
+            return _failed(request, refusal, start)
+        host = urlsplit(url).hostname or ""
+        try:
+            async with self.host_slot(host), _Slot(self):
+                start = time.monotonic()
+                async with asyncio.timeout(self.settings.timeout):
+                    return await self._get(request, url, host, start)
+        except TimeoutError:
+            return _failed(request, f"timed out after {self.settings.timeout:g} s", start)
+        except Exception as e:  # one feed must never take down the run
+            return _failed(request, describe_error(e), start)
+
+    async def _get(self, request: FetchRequest, url: str, host: str, start: float) -> FetchResult:
+        headers = dict(self.headers)
+        if request.etag:
+            headers["If-None-Match"] = request.etag
+        if request.last_modified:
+            headers["If-Modified-Since"] = request.last_modified
+        seen = {url}
+        permanent: str | None = None
+        unbroken = True
+        for _hop in range(self.settings.max_redirects + 1):
+            hop_host = urlsplit(url).hostname or ""
+            if hop_host == host:
+                response = await self._send(url, headers)
+            else:
+                async with self.host_slot(hop_host):
+                    response = await self._send(url, headers)
+            try:
+                if response.status_code not in REDIRECTS:
+                    return await self._result(request, url, response, permanent, start)
+                location = response.headers.get("location")
+            finally:
+                await response.aclose()
+            if not location:
+                return _failed(
+                    request,
+                    f"HTTP {response.status_code} redirect without a Location header",
+                    start,
+                    status=response.status_code,
+                )
+            target = netguard.normalise_url(urljoin(url, location.strip()))
+            refusal = netguard.check_url(target, allow_private=self.settings.allow_private_networks)
+            if refusal:
+                return _failed(request, f"redirected to {target}: {refusal}", start)
+            if target in seen:
+                return _failed(request, "redirect loop", start, status=response.status_code)
+            seen.add(target)
+            unbroken = unbroken and response.status_code in PERMANENT
+            if unbroken:
+                permanent = target
+            url = target
+        return _failed(
+            request, f"too many redirects (more than {self.settings.max_redirects})", start
+        )
+
+    async def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        return await self.client.send(
+            self.client.build_request("GET", url, headers=headers), stream=True
+        )
+
+    async def _result(
+        self,
+        request: FetchRequest,
+        url: str,
+        response: httpx.Response,
+        permanent: str | None,
+        start: float,
+    ) -> FetchResult:
+        status = response.status_code
+        common = {
+            "key": request.key,
+            "url": request.url,
+            "status": status,
+            "final_url": url,
+            "permanent_url": permanent,
+            "content_type": response.headers.get("content-type"),
+            "etag": response.headers.get("etag"),
+            "last_modified": response.headers.get("last-modified"),
+        }
+        if status == 304:
+            common["etag"] = common["etag"] or request.etag
+            common["last_modified"] = common["last_modified"] or request.last_modified
+            return _result(Outcome.NOT_MODIFIED, common, start)
+        if status == 410:
+            return _result(Outcome.GONE, common, start, error=_status_error(response))
+        if status in (429, 503):
+            return _result(
+                Outcome.RATE_LIMITED,
+                common,
+                start,
+                error=_status_error(response),
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
+        if not 200 <= status < 300:
+            return _result(Outcome.FAILED, common, start, error=_status_error(response))
+        body = await read_body(response, self.settings.max_bytes)
+        digest = hashlib.sha256(body).hexdigest()
+        if digest == request.body_hash:
+            return _result(Outcome.NOT_MODIFIED, common, start, body_hash=digest)
+        return _result(Outcome.OK, common, start, body=body, body_hash=digest)
+
+
+class _Slot:
+    """A concurrency slot that a slow feed gives up (parks) while it waits out its deadline."""
+
+    def __init__(self, fetcher: Fetcher):
+        self.fetcher = fetcher
+        self.held = False
+        self.parked = False
+        self.timer: asyncio.TimerHandle | None = None
+
+    async def __aenter__(self) -> _Slot:
+        await self.fetcher.slots.acquire()
+        self.held = True
+        loop = asyncio.get_running_loop()
+        self.timer = loop.call_later(self.fetcher.slow_after, self.park)
+        return self
+
+    def park(self) -> None:
+        f = self.fetcher
+        if self.held and f.parked < f.max_parked:
+            self.held, self.parked = False, True
+            f.parked += 1
+            f.slots.release()
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.held:
+            self.fetcher.slots.release()
+        elif self.parked:
+            self.fetcher.parked -= 1
+        self.held = self.parked = False
+
+
+class TooLarge(Exception):
+    def __init__(self, limit: int):
+        super().__init__(f"response larger than {human_size(limit)}")
+
+
+async def read_body(response: httpx.Response, limit: int) -> bytes:
+    """The decoded body, refusing more than ``limit`` bytes after decompression."""
+    encodings = [
+        e.strip().lower()
+        for e in response.headers.get("content-encoding", "").split(",")
+        if e.strip() and e.strip().lower() != "identity"
+    ]
+    if len(encodings) > 1 or (encodings and encodings[0] not in ("gzip", "x-gzip", "deflate")):
+        raise ValueError(f"unsupported Content-Encoding {', '.join(encodings)}")
+    length = response.headers.get("content-length", "")
+    if not encodings and length.isdigit() and int(length) > limit:
+        raise TooLarge(limit)
+    decoder = _Decoder(encodings[0] if encodings else None, limit)
+    chunks: list[bytes] = []
+    async for raw in response.aiter_raw():
+        chunks.append(decoder.feed(raw))
+    chunks.append(decoder.flush())
+    return b"".join(chunks)
+
+
+class _Decoder:
+    """Bounded incremental gzip/deflate decoding: never produces more than ``limit`` bytes."""
+
+    def __init__(self, encoding: str | None, limit: int):
+        self.limit = limit
+        self.size = 0
+        self.encoding = encoding
+        self.zlib: zlib._Decompress | None = None
+        if encoding in ("gzip", "x-gzip"):
+            self.zlib = zlib.decompressobj(wbits=47)
+        self.first = True
+
+    def feed(self, data: bytes) -> bytes:
+        if self.encoding == "deflate" and self.first:
+            # "deflate" is zlib-wrapped by the spec, raw deflate by some servers.
+            raw = not data or (data[0] & 0x0F) != 8
+            self.zlib = zlib.decompressobj(wbits=-15 if raw else 15)
+        self.first = False
+        if self.zlib is None:
+            return self._count(data)
+        out = []
+        try:
+            out.append(self._count(self.zlib.decompress(data, self.limit - self.size + 1)))
+            while self.zlib.unconsumed_tail:
+                tail = self.zlib.unconsumed_tail
+                out.append(self._count(self.zlib.decompress(tail, self.limit - self.size + 1)))
+        except zlib.error as e:
+            raise ValueError(f"the compressed body is corrupt ({e})") from None
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        return self._count(self.zlib.flush()) if self.zlib is not None else b""
+
+    def _count(self, data: bytes) -> bytes:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise TooLarge(self.limit)
+        return data
+
+
+def _transport(settings: FetchSettings) -> httpx.AsyncHTTPTransport:
+    limits = httpx.Limits(
+        max_connections=None,  # bounded by the slots above, including parked feeds
+        max_keepalive_connections=max(settings.concurrency * 2, 20),
+        keepalive_expiry=10.0,
+    )
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    # Same pool httpx builds, with the address-checking network backend.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        http1=True,
+        http2=False,
+        network_backend=GuardedBackend(settings.allow_private_networks),
+    )
+    return transport
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> datetime | None:
+    """A Retry-After header (seconds or an HTTP date) as a UTC time, or None."""
+    if not value:
+        return None
+    now = now or datetime.now(UTC)
+    value = value.strip()
+    if value.isdigit():
+        return now + timedelta(seconds=min(int(value), 365 * 86400))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(when.astimezone(UTC), now)
+
+
+def human_size(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:g} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _status_error(response: httpx.Response) -> str:
+    try:
+        phrase = http.HTTPStatus(response.status_code).phrase
+    except ValueError:
+        phrase = response.reason_phrase or ""
+    return f"HTTP {response.status_code} {phrase}".rstrip()
+
+
+def describe_error(exc: BaseException) -> str:
+    """A person-readable reason for a failed fetch."""
+    chain = list(_causes(exc))
+    for e in chain:
+        if isinstance(e, AddressRefused | DNSFailed | TooLarge):
+            return str(e)
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return _certificate_error(e)
+        if isinstance(e, ssl.SSLError):
+            return f"TLS handshake failed ({e.reason or e})"
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(e, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(e, socket.gaierror):
+            return "DNS lookup failed"
+    for e in chain:
+        if isinstance(e, httpx.RemoteProtocolError | httpcore.RemoteProtocolError):
+            if "without sending" in str(e) or "closed" in str(e).lower():
+                return "the server closed the connection without a complete response"
+            return f"invalid HTTP response ({e})"
+        if isinstance(e, httpx.ReadError | httpcore.ReadError):
+            return "the connection broke while reading the response"
+        if isinstance(e, httpx.ConnectError | httpcore.ConnectError):
+            return f"could not connect ({e})" if str(e) else "could not connect"
+        if isinstance(e, OSError) and e.strerror:
+            return f"network error: {e.strerror.lower()}"
+        if isinstance(e, ValueError):
+            return str(e)
+    return f"unexpected error ({type(exc).__name__}: {exc})"
+
+
+def _causes(exc: BaseException) -> Iterable[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            for inner in current.exceptions:
+                yield from _causes(inner)
+        current = current.__cause__ or current.__context__
+
+
+def _certificate_error(e: ssl.SSLCertVerificationError) -> str:
+    message = (e.verify_message or str(e)).lower()
+    if "expired" in message:
+        return "TLS certificate expired"
+    if "not yet valid" in message:
+        return "TLS certificate is not yet valid"
+    if "self-signed" in message or "self signed" in message:
+        return "TLS certificate is self-signed"
+    if "hostname mismatch" in message or "ip address mismatch" in message:
+        return "TLS certificate is for another host name"
+    if "issuer" in message:
+        return "TLS certificate is from an unknown authority"
+    return f"TLS certificate not accepted ({e.verify_message or e})"
+
+
+def _failed(
+    request: FetchRequest, error: str, start: float, *, status: int | None = None
+) -> FetchResult:
+    return FetchResult(
+        key=request.key,
+        url=request.url,
+        outcome=Outcome.FAILED,
+        status=status,
+        error=error,
+        elapsed=time.monotonic() - start,
+    )
+
+
+def _result(outcome: Outcome, common: dict, start: float, **extra: object) -> FetchResult:
+    return FetchResult(outcome=outcome, **common, **extra, elapsed=time.monotonic() - start)  # type: ignore[arg-type]
