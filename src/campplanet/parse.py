@@ -15,9 +15,10 @@ import re
 import xml.sax
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
+import feedparser.mixin
 from feedparser.datetimes import _parse_date as _feedparser_date
 
 from campplanet.sanitize import (
@@ -33,6 +34,15 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)$", re.IGNORECASE)
 MAX_TITLE = 300  # characters; longer titles are cut with "…"
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html|<head|<body)", re.I | re.S)
+
+
+# feedparser resolves an RSS guid or Atom id that looks like a relative URL against the fetch
+# URL, so an entry's identity would change when its feed moves. Keep ids exactly as written.
+feedparser.mixin._FeedParserMixin.can_be_relative_uri = set(
+    feedparser.mixin._FeedParserMixin.can_be_relative_uri
+) - {"id"}
+
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 class ParseError(Exception):
@@ -76,7 +86,7 @@ def canonical_link(url: str | None) -> str | None:
             if not TRACKING_PARAMS.match(k)
         ]
     )
-    path = parts.path.rstrip("/") or "/"
+    path = quote(unquote(parts.path.strip()), safe=_PATH_SAFE).rstrip("/") or "/"
     return urlunsplit(("https", host, path, query, ""))
 
 
@@ -133,6 +143,14 @@ def _prepare(body: bytes) -> bytes:
     return body
 
 
+def _starts_like_markup(body: bytes) -> bool:
+    """The first character, after any byte-order mark, is "<"."""
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        if body.startswith(bom):
+            return body[len(bom) :].lstrip(b" \t\r\n\x00").startswith(b"<")
+    return body.startswith(b"<")
+
+
 def _retag_utf8(text: str) -> bytes:
     return _UTF16_DECLARATION.sub(rb"\1utf-8\3", text.encode("utf-8"))
 
@@ -182,7 +200,10 @@ def _entry(
                 if link:
                     break
     raw, base = _content(e)
-    content = sanitize_html(raw, base or link or feed_url, iframe_hosts=iframe_hosts)
+    # An xml:base in effect wins; otherwise relative URLs in a post are relative to the post.
+    if not base or base == feed_url:
+        base = link or feed_url
+    content = sanitize_html(raw, base, iframe_hosts=iframe_hosts)
     summary = summarize(content)
     title = _title(e.get("title_detail"), "") or summarize(content, 10) or "Untitled"
     guid = strip_invalid_xml_chars(e.get("id") or "").strip() or None
@@ -226,9 +247,12 @@ def parse_feed(
         raise ParseError("empty response")
     if _looks_like_json(body, content_type):
         return _parse_json_feed(body, url, iframe_hosts)
+    body = _prepare(body)
+    if not _starts_like_markup(body):
+        raise ParseError("not a feed (neither XML nor JSON)")
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     result = feedparser.parse(
-        _prepare(body),
+        body,
         response_headers=headers,
         sanitize_html=False,
         resolve_relative_uris=False,
@@ -292,7 +316,7 @@ def _parse_json_feed(body: bytes, url: str, iframe_hosts: tuple[str, ...]) -> Pa
     items = data.get("items")
     if not isinstance(items, list):
         raise ParseError("not a feed (JSON Feed without items)")
-    feed_link = _absolute(_str(data.get("home_page_url")), url)
+    feed_link = _absolute(_url(data.get("home_page_url")), url)
     feed_author = _json_author(data)
     entries = tuple(
         _json_entry(item, url, feed_author, iframe_hosts)
@@ -304,7 +328,7 @@ def _parse_json_feed(body: bytes, url: str, iframe_hosts: tuple[str, ...]) -> Pa
         title=_clip(plain_title(_str(data.get("title")), is_html=False)) or None,
         link=feed_link,
         entries=entries,
-        image=_absolute(_str(data.get("icon")) or _str(data.get("favicon")), url),
+        image=_absolute(_url(data.get("icon")) or _url(data.get("favicon")), url),
         author=feed_author,
         problem=(
             f"skipped {skipped} of {len(items)} items that are not JSON objects"
@@ -321,6 +345,10 @@ def _str(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return ""
+
+
+def _url(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _json_author(obj: dict[str, Any]) -> str | None:
@@ -348,8 +376,8 @@ def _json_date(value: Any) -> datetime | None:
 def _json_entry(
     item: dict[str, Any], feed_url: str, feed_author: str | None, iframe_hosts: tuple[str, ...]
 ) -> ParsedEntry:
-    link = _absolute(_str(item.get("url")), feed_url) or _absolute(
-        _str(item.get("external_url")), feed_url
+    link = _absolute(_url(item.get("url")), feed_url) or _absolute(
+        _url(item.get("external_url")), feed_url
     )
     raw = _str(item.get("content_html"))
     if not raw:

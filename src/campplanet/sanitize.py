@@ -184,14 +184,9 @@ def sanitize_html(
         attribute_filter=_attribute_filter(base_url),
         url_schemes=URL_SCHEMES,
         link_rel="nofollow ugc noopener",
-        set_tag_attribute_values={
-            "img": {"loading": "lazy", "decoding": "async"},
-            "iframe": {
-                "sandbox": IFRAME_SANDBOX,
-                "loading": "lazy",
-                "referrerpolicy": "no-referrer",
-            },
-        },
+        # One attribute per tag: nh3 adds several in a random order, and the same post must
+        # always give the same HTML (the store compares it to notice edits).
+        set_tag_attribute_values={"img": {"loading": "lazy"}, "iframe": {"sandbox": IFRAME_SANDBOX}},
         strip_comments=True,
     )
     if "<iframe" in cleaned:

@@ -1,0 +1,512 @@
+"""parse_feed, entry_key and canonical_link on small hand-made documents."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from campplanet.parse import ParseError, canonical_link, entry_key, parse_feed
+from campplanet.types import ParsedFeed
+
+URL = "https://blog.example.org/feed/"
+
+
+XML_DECL = '<?xml version="1.0" encoding="utf-8"?>'
+
+
+def rss(items: str, channel: str = "<title>Blog</title><link>/</link>") -> bytes:
+    return (
+        f"{XML_DECL}"
+        f'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+        f' xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>{channel}{items}</channel></rss>'
+    ).encode()
+
+
+def atom(entries: str, feed: str = "<title>Atom blog</title>", base: str = "") -> bytes:
+    xml_base = f' xml:base="{base}"' if base else ""
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"{xml_base}>'
+        f"{feed}{entries}</feed>"
+    ).encode()
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "empty response"),
+        (b"  \r\n\t ", "empty response"),
+        (b"<!DOCTYPE html><html><head><title>Hi</title></head><body>x</body></html>", "HTML page"),
+        (b"\n<html lang=en><body><p>Not found</p></body></html>", "HTML page"),
+        (b'{"title": "an API answer"}', "not a feed (JSON without version)"),
+        (b'{"version": "2.0", "items": []}', "not a feed (JSON without version)"),
+        (b"[1, 2, 3]", "not a feed (JSON that is not an object)"),
+        (b'{"version": "https://jsonfeed.org/version/1.1"}', "JSON Feed without items"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "not valid JSON at line 1"),
+        (b"<rss><channel><title>x</title>", "not well-formed XML at line "),
+        (b"<?xml version='1.0'?><!-- nothing -->", "not well-formed XML at line "),
+        (b"plain text, not markup", "not a feed (neither XML nor JSON)"),
+        (b"\x00\x01\x02garbage\xff\xfe", "not a feed (neither XML nor JSON)"),
+        (b"\xef\xbb\xbf  Error 500", "not a feed (neither XML nor JSON)"),
+    ],
+)
+def test_unusable_bodies_raise_specific_errors(body: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_feed(body, URL)
+
+
+def test_parse_error_message_names_line_and_column() -> None:
+    body = b'<?xml version="1.0"?>\n<rss version="2.0">\n<channel>\n<title>x</titl>\n'
+    with pytest.raises(ParseError) as e:
+        parse_feed(body, URL)
+    assert str(e.value).startswith("not well-formed XML at line 4, column ")
+
+
+def test_bozo_feed_with_entries_is_used_and_problem_recorded() -> None:
+    body = rss("<item><title>Caf&eacute; post</title><link>https://b.example/1</link></item>")
+    feed = parse_feed(body, URL)
+    assert [e.title for e in feed.entries] == ["Café post"]
+    assert feed.problem is not None
+    assert feed.problem.startswith("not well-formed XML at line 1, column ")
+    assert "undefined entity" in feed.problem
+
+
+def test_well_formed_feed_has_no_problem() -> None:
+    assert parse_feed(rss("<item><title>a</title></item>"), URL).problem is None
+
+
+def test_empty_feed_is_not_an_error() -> None:
+    feed = parse_feed(rss(""), URL)
+    assert feed.entries == () and feed.title == "Blog"
+
+
+# --- links and identity ---------------------------------------------------------------------------
+
+
+def test_relative_links_resolve_against_feed_url() -> None:
+    feed = parse_feed(
+        rss(
+            "<item><title>a</title><link>/2024/a.html</link>"
+            '<description>&lt;img src="img/x.png"&gt; '
+            '&lt;a href="../b"&gt;b&lt;/a&gt;</description>'
+            "</item>"
+        ),
+        URL,
+    )
+    assert feed.link == "https://blog.example.org/"
+    (entry,) = feed.entries
+    assert entry.link == "https://blog.example.org/2024/a.html"
+    # content is resolved against the entry's own link
+    assert 'src="https://blog.example.org/2024/img/x.png"' in entry.content
+    assert 'href="https://blog.example.org/b"' in entry.content
+
+
+def test_xml_base_is_honoured_for_links_and_content() -> None:
+    feed = parse_feed(
+        atom(
+            '<entry xml:base="/posts/"><id>urn:1</id><title>t</title><link href="one.html"/>'
+            '<content type="html" xml:base="/media/">&lt;img src="pic.png"&gt;</content></entry>',
+            base="https://other.example/root/",
+        ),
+        URL,
+    )
+    (entry,) = feed.entries
+    assert entry.link == "https://other.example/posts/one.html"
+    assert 'src="https://other.example/media/pic.png"' in entry.content
+
+
+def test_non_http_links_are_dropped() -> None:
+    feed = parse_feed(
+        rss("<item><title>a</title><link>javascript:alert(1)</link><guid>g1</guid></item>"), URL
+    )
+    assert feed.entries[0].link is None
+    assert feed.entries[0].key == "g1"
+
+
+def test_entry_identity_guid_then_link_then_hash() -> None:
+    feed = parse_feed(
+        rss(
+            "<item><guid> id-1 </guid><link>https://b.example/1</link><title>a</title></item>"
+            "<item><link>https://B.example:443/2/?utm_source=rss#top</link><title>b</title></item>"
+            "<item><title>c</title><description>body</description></item>"
+        ),
+        URL,
+    )
+    keys = [e.key for e in feed.entries]
+    assert keys[0] == "id-1"
+    assert keys[1] == "https://b.example/2"
+    assert keys[2] == entry_key(None, None, "c", "body")
+    assert keys[2].startswith("sha256:")
+    assert feed.entries[0].guid == "id-1" and feed.entries[1].guid is None
+
+
+def test_entry_key_rule() -> None:
+    assert entry_key("  tag:x,2024:1 ", "https://a/1", "t", "c") == "tag:x,2024:1"
+    assert entry_key(None, "http://A.example/p/?utm_medium=x", "t", "c") == "https://a.example/p"
+    assert entry_key("  ", "https://a.example/p", "t", "c") == "https://a.example/p"
+    hashed = entry_key(None, None, "Title", "<p>c</p>")
+    assert hashed == entry_key("", "", "Title", "<p>c</p>")
+    assert hashed != entry_key(None, None, "Title", "<p>d</p>")
+    assert len(hashed) == len("sha256:") + 64
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("HTTPS://Blog.Example.ORG/post", "https://blog.example.org/post"),
+        ("http://blog.example.org/post", "https://blog.example.org/post"),
+        ("https://blog.example.org:443/post", "https://blog.example.org/post"),
+        ("http://blog.example.org:80/post", "https://blog.example.org/post"),
+        ("https://blog.example.org/post/", "https://blog.example.org/post"),
+        ("https://blog.example.org/post#comments", "https://blog.example.org/post"),
+        ("https://blog.example.org/post?utm_source=rss&utm_medium=feed", "https://blog.example.org/post"),
+        ("https://blog.example.org/?p=12&utm_campaign=x", "https://blog.example.org/?p=12"),
+        ("https://blog.example.org", "https://blog.example.org/"),
+        ("  https://blog.example.org/a  ", "https://blog.example.org/a"),
+    ],
+)  # fmt: skip
+def test_canonical_link_equates_same_post(a: str, b: str) -> None:
+    assert canonical_link(a) == canonical_link(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://blog.example.org/post", "https://blog.example.org/Post"),
+        ("https://blog.example.org/?p=1", "https://blog.example.org/?p=2"),
+        ("https://blog.example.org:8080/post", "https://blog.example.org/post"),
+        ("https://a.example.org/post", "https://b.example.org/post"),
+    ],
+)
+def test_canonical_link_keeps_different_posts_apart(a: str, b: str) -> None:
+    assert canonical_link(a) != canonical_link(b)
+
+
+def test_canonical_link_of_nothing() -> None:
+    assert canonical_link(None) is None
+    assert canonical_link("") is None
+    assert canonical_link("   ") is None
+    assert canonical_link("urn:isbn:123") == "urn:isbn:123"
+    assert canonical_link("https://[broken/") == "https://[broken/"
+
+
+URLS = st.builds(
+    lambda scheme, host, port, path, query, frag: (
+        f"{scheme}://{host}{port}/{path}{'?' + query if query else ''}{'#' + frag if frag else ''}"
+    ),
+    st.sampled_from(["http", "https", "HTTP", "Https"]),
+    st.sampled_from(["blog.example.org", "Blog.Example.org", "xn--bcher-kva.example", "127.0.0.1"]),
+    st.sampled_from(["", ":80", ":443", ":8080"]),
+    st.text(alphabet="abc/%-_.~ é", max_size=20),
+    st.text(alphabet="abc=&utm_sorce+;%", max_size=20),
+    st.text(alphabet="ab#", max_size=5),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(URLS)
+def test_canonical_link_is_idempotent(url: str) -> None:
+    once = canonical_link(url)
+    assert canonical_link(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(URLS, st.sampled_from(["", "/", "#x"]), st.sampled_from(["utm_source=a", "utm_x=1"]))
+def test_canonical_link_ignores_decoration(url: str, slash: str, tracking: str) -> None:
+    base = url.split("#")[0].split("?")[0].strip()
+    plain = canonical_link(base)
+    decorated = base.rstrip("/") + "/" if slash == "/" else base + slash
+    assert canonical_link(decorated) == plain
+    assert canonical_link(f"{base}?{tracking}") == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(st.none(), st.text(max_size=30)),
+    st.one_of(st.none(), URLS),
+    st.text(max_size=30),
+    st.text(max_size=60),
+    st.text(max_size=30),
+)
+def test_entry_key_is_stable(
+    guid: str | None, link: str | None, title: str, content: str, edit: str
+) -> None:
+    key = entry_key(guid, link, title, content)
+    assert key == entry_key(guid, link, title, content)
+    assert key and key == key.strip()
+    if (guid and guid.strip()) or canonical_link(link):
+        # an edited title or body does not change the identity of an entry with a guid or link
+        assert entry_key(guid, link, title + edit, content + edit) == key
+    else:
+        assert key.startswith("sha256:")
+
+
+# --- titles, content, text ------------------------------------------------------------------------
+
+
+def test_titles_are_plain_text() -> None:
+    feed = parse_feed(
+        atom(
+            '<entry><id>1</id><title type="html">&lt;b&gt;Bold&lt;/b&gt; &amp;amp; more</title>'
+            "</entry>"
+            '<entry><id>2</id><title type="text">a &lt;tag&gt; &amp; text</title></entry>'
+            '<entry><id>3</id><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+            "<em>x</em>ml</div></title></entry>"
+        ),
+        URL,
+    )
+    assert [e.title for e in feed.entries] == ["Bold & more", "a <tag> & text", "xml"]
+
+
+def test_untitled_entry_gets_start_of_its_text() -> None:
+    feed = parse_feed(
+        rss(
+            "<item><description>&lt;p&gt;A short note about the camp&lt;/p&gt;</description></item>"
+        )
+        + b"",
+        URL,
+    )
+    assert feed.entries[0].title == "A short note about the camp"
+    empty = parse_feed(rss("<item><guid>x</guid></item>"), URL)
+    assert empty.entries[0].title == "Untitled"
+
+
+def test_huge_title_is_cut() -> None:
+    feed = parse_feed(rss(f"<item><title>{'word ' * 200_000}</title></item>"), URL)
+    title = feed.entries[0].title
+    assert len(title) <= 300 and title.endswith("…")
+
+
+def test_content_prefers_full_content_and_is_sanitized() -> None:
+    feed = parse_feed(
+        rss(
+            "<item><title>t</title><link>https://b.example/p</link>"
+            "<description>short excerpt</description>"
+            "<content:encoded><![CDATA[<p onclick='x()'>Full <script>alert(1)</script>text"
+            "<iframe src='https://www.youtube.com/embed/v'></iframe></p>]]></content:encoded></item>"
+        ),
+        URL,
+    )
+    (entry,) = feed.entries
+    assert "Full" in entry.content and "excerpt" not in entry.content
+    assert "<script" not in entry.content and "onclick" not in entry.content
+    assert 'sandbox="allow-scripts allow-same-origin allow-popups"' in entry.content
+    assert entry.summary == "Full text"
+
+
+def test_iframe_hosts_are_passed_through() -> None:
+    body = rss(
+        "<item><title>t</title><description>&lt;iframe src='https://www.youtube.com/embed/v'&gt;"
+        "&lt;/iframe&gt;</description></item>"
+    )
+    assert "<iframe" in parse_feed(body, URL).entries[0].content
+    assert "<iframe" not in parse_feed(body, URL, iframe_hosts=()).entries[0].content
+
+
+def test_plain_text_content_is_escaped_into_paragraphs() -> None:
+    feed = parse_feed(
+        atom(
+            '<entry><id>1</id><title>t</title><content type="text">a &lt;b&gt;\n\nc</content>'
+            "</entry>"
+        ),
+        URL,
+    )
+    assert feed.entries[0].content == "<p>a &lt;b&gt;</p><p>c</p>"
+
+
+def test_authors_and_categories() -> None:
+    feed = parse_feed(
+        rss(
+            "<item><title>t</title><dc:creator>Ann &amp; Bob</dc:creator>"
+            "<category>camp</category><category> Camp </category><category>camp</category>"
+            "<category>&lt;b&gt;x&lt;/b&gt;</category></item><item><title>u</title></item>",
+            channel="<title>Blog</title><managingEditor>ed@example.org (Ed)</managingEditor>",
+        ),
+        URL,
+    )
+    first, second = feed.entries
+    assert first.author == "Ann & Bob"
+    assert first.categories == ("camp", "Camp", "<b>x</b>")
+    assert second.author == feed.author
+
+
+def test_xml_invalid_characters_removed_from_every_field() -> None:
+    feed = parse_feed(
+        rss(
+            "<item><title>a&#xFFFE;b</title><guid>g&#xFFFF;1</guid>"
+            "<description>c&#xFFFE;d</description><category>e&#xFFFF;f</category></item>",
+            channel="<title>x&#xFFFE;y</title>",
+        ),
+        URL,
+    )
+    (entry,) = feed.entries
+    assert feed.title == "xy"
+    assert (entry.title, entry.guid, entry.content, entry.categories) == ("ab", "g1", "cd", ("ef",))
+
+
+# --- dates ------------------------------------------------------------------------------------
+
+
+def test_dates_are_aware_utc_and_not_clamped() -> None:
+    feed = parse_feed(
+        atom(
+            "<entry><id>1</id><title>a</title><published>2024-06-01T10:00:00+02:00</published>"
+            "<updated>2024-06-02T00:00:00-05:00</updated></entry>"
+            "<entry><id>2</id><title>b</title><published>1970-01-01T00:00:00Z</published></entry>"
+            "<entry><id>3</id><title>c</title><published>2099-12-31T23:59:59Z</published></entry>"
+            "<entry><id>4</id><title>d</title><published>yesterday-ish</published></entry>"
+        ),
+        URL,
+    )
+    a, b, c, d = feed.entries
+    assert a.published == datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
+    assert a.updated == datetime(2024, 6, 2, 5, 0, tzinfo=UTC)
+    assert a.published.utcoffset().total_seconds() == 0
+    assert b.published == datetime(1970, 1, 1, tzinfo=UTC)
+    assert c.published == datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC)
+    assert d.published is None and d.updated is None
+
+
+def test_rss_pubdate_is_published_only() -> None:
+    feed = parse_feed(
+        rss("<item><title>a</title><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate></item>"), URL
+    )
+    entry = feed.entries[0]
+    assert entry.published == datetime(2003, 6, 10, 4, tzinfo=UTC)
+    assert entry.updated is None
+
+
+# --- JSON Feed ----------------------------------------------------------------------------------
+
+
+def json_feed(**overrides) -> bytes:
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON &amp; blog",
+        "home_page_url": "/",
+        "icon": "/icon.png",
+        "authors": [{"name": "Ann"}],
+        "items": [
+            {
+                "id": 1,
+                "url": "/p/1",
+                "title": "One",
+                "content_html": "<p onclick='x'>Hi <img src='a.png'></p><script>x()</script>",
+                "date_published": "2024-01-02T03:04:05+01:00",
+                "date_modified": "2024-01-03T00:00:00Z",
+                "tags": ["camp", "camp", 7],
+            },
+            {
+                "id": "2",
+                "content_text": "plain <text>\n\nsecond",
+                "external_url": "https://x.example/",
+            },
+            {"id": "3", "summary": "just a summary", "date_published": "not a date"},
+            "not an object",
+        ],
+    }
+    doc.update(overrides)
+    return json.dumps(doc).encode()
+
+
+def test_json_feed() -> None:
+    feed = parse_feed(
+        json_feed(), "https://json.example/feed.json", content_type="application/json"
+    )
+    assert (feed.title, feed.link, feed.image, feed.author) == (
+        "JSON & blog",
+        "https://json.example/",
+        "https://json.example/icon.png",
+        "Ann",
+    )
+    assert feed.problem == "skipped 1 of 4 items that are not JSON objects"
+    one, two, three = feed.entries
+    assert (one.key, one.guid, one.link, one.title) == ("1", "1", "https://json.example/p/1", "One")
+    assert one.content == '<p>Hi <img src="https://json.example/p/a.png" loading="lazy"></p>'
+    assert one.published == datetime(2024, 1, 2, 2, 4, 5, tzinfo=UTC)
+    assert one.updated == datetime(2024, 1, 3, tzinfo=UTC)
+    assert one.categories == ("camp", "7")
+    assert one.author == "Ann"
+    assert two.link == "https://x.example/"
+    assert two.content == "<p>plain &lt;text&gt;</p><p>second</p>"
+    assert two.title == "plain <text> second"
+    assert three.content == "<p>just a summary</p>" and three.published is None
+
+
+def test_json_feed_1_0_author_and_bom() -> None:
+    body = json_feed(
+        version="https://jsonfeed.org/version/1",
+        authors=None,
+        author={"name": "Old Style"},
+        items=[{"id": "a", "title": "t", "author": {"name": "Item Author"}}],
+    )
+    feed = parse_feed(b"\xef\xbb\xbf" + body, "https://json.example/feed.json")
+    assert feed.author == "Old Style"
+    assert feed.entries[0].author == "Item Author"
+
+
+def test_json_feed_with_wrong_types_does_not_crash() -> None:
+    body = json_feed(
+        title=["x"],
+        home_page_url=5,
+        items=[{"id": {"x": 1}, "url": ["u"], "title": None, "tags": "camp", "content_html": 3}],
+    )
+    feed = parse_feed(body, "https://json.example/feed.json")
+    (entry,) = feed.entries
+    assert feed.title is None and feed.link is None
+    assert entry.guid is None and entry.link is None and entry.categories == ()
+    assert entry.key.startswith("sha256:")
+
+
+# --- hostile XML ------------------------------------------------------------------------------
+
+
+def test_billion_laughs_is_not_expanded() -> None:
+    levels = "".join(
+        f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' if i else '<!ENTITY l0 "lol">' for i in range(10)
+    )
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{levels}]><rss version="2.0"><channel>'
+        "<title>&l9;</title><item><title>&l9;</title><link>https://a.example/</link></item>"
+        "</channel></rss>"
+    ).encode()
+    feed = parse_feed(body, URL)
+    assert len(feed.entries[0].title) < 100 and "lol" * 10 not in feed.entries[0].title
+
+
+def test_external_entities_are_not_fetched(tmp_path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file://{secret}">]>'
+        '<rss version="2.0"><channel><title>t</title><item><title>a&x;b</title>'
+        "<description>&x;</description></item></channel></rss>"
+    ).encode()
+    feed = parse_feed(body, URL)
+    assert all("TOP-SECRET" not in e.title + e.content for e in feed.entries)
+
+
+# --- running in worker processes --------------------------------------------------------------
+
+
+def _parse_in_worker(body: bytes) -> ParsedFeed:
+    return parse_feed(body, URL)
+
+
+def test_parse_runs_in_a_process_pool_and_results_pickle() -> None:
+    bodies = [rss("<item><title>a</title><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate></item>")]
+    bodies.append(json_feed())
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(_parse_in_worker, bodies))
+    assert [len(r.entries) for r in results] == [1, 3]
+    assert pickle.loads(pickle.dumps(results)) == results
+    error = pickle.loads(pickle.dumps(ParseError("empty response")))
+    assert str(error) == "empty response"
