@@ -60,6 +60,7 @@ class Outline:
     start: int = 0  # byte offset of its ``<``
     parent: int | None = None  # index of the enclosing outline, None for <body>'s children
     children: int = 0  # outlines directly inside it
+    close: int | None = None  # byte offset of its ``</outline>``, None if self-closing
 
     @property
     def is_feed(self) -> bool:
@@ -92,6 +93,7 @@ def parse_document(path: str, data: bytes) -> Document:
     doc = Document()
     stack: list[str] = []
     open_outlines: list[int] = []  # indexes into doc.outlines
+    just_opened = [False]  # no event since the last start tag: an end now may be its "/>"
 
     parser = xml.parsers.expat.ParserCreate()
 
@@ -124,12 +126,18 @@ def parse_document(path: str, data: bytes) -> Document:
             open_outlines.append(len(doc.outlines))
             doc.outlines.append(outline)
         stack.append(local)
+        just_opened[0] = True
 
     def end(name: str) -> None:
+        at = parser.CurrentByteIndex
+        closing_tag = not (just_opened[0] and data[at - 2 : at] == b"/>")
+        just_opened[0] = False
         local = stack.pop()
         if local == "outline" and "body" in stack:
-            open_outlines.pop()
-        elif local == "body" and len(stack) == 1 and _at(data, parser.CurrentByteIndex, b"</"):
+            index = open_outlines.pop()
+            if closing_tag:
+                doc.outlines[index].close = parser.CurrentByteIndex
+        elif local == "body" and len(stack) == 1 and closing_tag:
             doc.body_end = parser.CurrentByteIndex
 
     def doctype(*args: object) -> None:
@@ -163,10 +171,6 @@ def parse_document(path: str, data: bytes) -> Document:
     return doc
 
 
-def _at(data: bytes, offset: int, text: bytes) -> bool:
-    return data[offset : offset + len(text)] == text
-
-
 def _attr(attrs: dict[str, str], name: str) -> str:
     """An attribute, looked up case-insensitively (xmlurl, XMLURL and xmlUrl all occur)."""
     if name in attrs:
@@ -178,8 +182,13 @@ def _attr(attrs: dict[str, str], name: str) -> str:
     return ""
 
 
+def clean_name(text: str) -> str:
+    """A blog's name as campplanet shows it: runs of white space made one space."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def _name(attrs: dict[str, str]) -> str:
-    return re.sub(r"\s+", " ", _attr(attrs, "text") or _attr(attrs, "title"))
+    return clean_name(_attr(attrs, "text") or _attr(attrs, "title"))
 
 
 def feed_key(url: str) -> str:
