@@ -1,0 +1,401 @@
+"""The fetcher against real local HTTP servers (tests/httpfarm.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from campplanet import __version__, schedule
+from campplanet.config import FetchSettings
+from campplanet.fetch import fetch_feeds, fetch_one, human_size, parse_retry_after, user_agent
+from campplanet.types import FeedState, FetchRequest, FetchResult, Outcome
+from httpfarm import Farm, Route, gzip_bomb
+
+UA = "campplanet-test"
+RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def settings(**changes) -> FetchSettings:
+    values = {"timeout": 1.0, "allow_private_networks": True}
+    values.update(changes)
+    return FetchSettings(**values)
+
+
+def fetch_all(
+    requests: list[FetchRequest], s: FetchSettings | None = None
+) -> dict[str, FetchResult]:
+    async def run() -> dict[str, FetchResult]:
+        return {r.key: r async for r in fetch_feeds(requests, s or settings(), user_agent=UA)}
+
+    return asyncio.run(run())
+
+
+def fetch(url: str, **request) -> FetchResult:
+    return fetch_all([FetchRequest(url=url, **request)])[url]
+
+
+@pytest.fixture
+def farm():
+    with Farm(hosts=4) as f:
+        yield f
+
+
+def test_user_agent_names_version_and_planet():
+    assert user_agent("https://planet.example.org/") == (
+        f"campplanet/{__version__} (+https://planet.example.org/)"
+    )
+
+
+def test_ok_sends_identity_headers_and_hashes_body(farm):
+    url = farm.add("/feed", Route(RSS, etag='"v1"'))
+    result = fetch(url)
+    assert result.outcome is Outcome.OK and result.status == 200
+    assert result.body == RSS and result.etag == '"v1"'
+    assert result.content_type.startswith("application/rss+xml")
+    import hashlib
+
+    assert result.body_hash == hashlib.sha256(RSS).hexdigest()
+    headers = farm.seen[-1].headers
+    assert headers["user-agent"] == UA
+    assert "application/atom+xml" in headers["accept"]
+    assert "application/rss+xml" in headers["accept"]
+    assert "if-none-match" not in headers
+
+
+def test_etag_and_last_modified_round_trip_to_304(farm):
+    lm = "Wed, 25 Nov 2026 10:00:00 GMT"
+    url = farm.add("/feed", Route(RSS, etag='"v1"', last_modified=lm))
+    first = fetch(url)
+    state = schedule.record_fetch(FeedState(url=url), first, NOW, random.Random(1))
+    assert (state.etag, state.last_modified) == ('"v1"', lm)
+
+    second = fetch(url, etag=state.etag, last_modified=state.last_modified)
+    sent = farm.seen[-1].headers
+    assert sent["if-none-match"] == '"v1"' and sent["if-modified-since"] == lm
+    assert second.outcome is Outcome.NOT_MODIFIED and second.status == 304
+    assert second.body is None
+    state = schedule.record_fetch(state, second, NOW, random.Random(1))
+    assert (state.etag, state.last_modified) == ('"v1"', lm)
+
+    farm.route(url).etag = '"v2"'
+    farm.route(url).body = RSS + b" "
+    third = fetch(url, etag=state.etag, last_modified=state.last_modified)
+    assert third.outcome is Outcome.OK and third.etag == '"v2"'
+
+
+def test_last_modified_alone_gives_304(farm):
+    lm = "Wed, 25 Nov 2026 10:00:00 GMT"
+    url = farm.add("/feed", Route(RSS, last_modified=lm))
+    assert fetch(url, last_modified=lm).outcome is Outcome.NOT_MODIFIED
+
+
+def test_identical_body_is_not_modified_without_body(farm):
+    url = farm.add("/feed", Route(RSS))
+    first = fetch(url)
+    again = fetch(url, body_hash=first.body_hash)
+    assert again.outcome is Outcome.NOT_MODIFIED and again.body is None
+    assert again.body_hash == first.body_hash
+
+
+def test_permanent_redirect_chain_is_remembered(farm):
+    final = farm.add("/new", Route(RSS), host=1)
+    middle = farm.add("/middle", Route(status=308, location=final), host=0)
+    start = farm.add("/old", Route(status=301, location="/middle"), host=0)
+    result = fetch(start)
+    assert result.outcome is Outcome.OK
+    assert result.final_url == final and result.permanent_url == final
+    state = schedule.record_fetch(FeedState(url=start), result, NOW, random.Random(1))
+    assert state.fetch_url == final
+    assert farm.hits(middle) == 1
+
+
+def test_temporary_redirect_changes_nothing(farm):
+    final = farm.add("/new", Route(RSS))
+    start = farm.add("/old", Route(status=302, location=final))
+    result = fetch(start)
+    assert result.outcome is Outcome.OK and result.final_url == final
+    assert result.permanent_url is None
+    state = schedule.record_fetch(FeedState(url=start), result, NOW, random.Random(1))
+    assert state.fetch_url is None
+
+
+def test_permanent_then_temporary_remembers_only_the_permanent_part(farm):
+    final = farm.add("/final", Route(RSS))
+    moved = farm.add("/moved", Route(status=307, location=final))
+    start = farm.add("/old", Route(status=301, location=moved))
+    result = fetch(start)
+    assert result.final_url == final and result.permanent_url == moved
+
+
+def test_gone(farm):
+    url = farm.add("/feed", Route(b"gone", status=410))
+    result = fetch(url)
+    assert result.outcome is Outcome.GONE and result.error == "HTTP 410 Gone"
+    state = schedule.record_fetch(FeedState(url=url), result, NOW, random.Random(1))
+    assert state.gone and not schedule.is_due(state, NOW + timedelta(days=365))
+
+
+def test_rate_limited_with_retry_after_is_honoured(farm):
+    url = farm.add("/feed", Route(b"slow down", status=429, retry_after="3600"))
+    before = datetime.now(UTC)
+    result = fetch(url)
+    assert result.outcome is Outcome.RATE_LIMITED and result.status == 429
+    assert result.error == "HTTP 429 Too Many Requests"
+    assert before + timedelta(seconds=3590) < result.retry_after < before + timedelta(hours=2)
+    state = schedule.record_fetch(FeedState(url=url), result, before, random.Random(1))
+    assert state.next_attempt == result.retry_after
+    assert not schedule.is_due(state, before + timedelta(minutes=59))
+
+
+def test_503_with_http_date_retry_after(farm):
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    url = farm.add("/feed", Route(b"", status=503, retry_after=format_datetime(when, True)))
+    result = fetch(url)
+    assert result.outcome is Outcome.RATE_LIMITED and result.retry_after == when
+
+
+def test_http_error_is_named(farm):
+    result = fetch(farm.url("/missing"))
+    assert result.outcome is Outcome.FAILED and result.status == 404
+    assert result.error == "HTTP 404 Not Found"
+
+
+def test_redirect_loop(farm):
+    a = farm.url("/a")
+    farm.add("/a", Route(status=302, location="/b"))
+    farm.add("/b", Route(status=302, location=a))
+    result = fetch(a)
+    assert result.outcome is Outcome.FAILED and result.error == "redirect loop"
+
+
+def test_too_many_redirects(farm):
+    for i in range(7):
+        farm.add(f"/r{i}", Route(status=302, location=f"/r{i + 1}"))
+    farm.add("/r7", Route(RSS))
+    result = fetch(farm.url("/r0"))
+    assert result.error == "too many redirects (more than 5)"
+    assert farm.hits(farm.url("/r5")) == 1 and farm.hits(farm.url("/r6")) == 0
+
+
+def test_redirect_to_other_scheme_is_refused(farm):
+    url = farm.add("/feed", Route(status=301, location="file:///etc/passwd"))
+    result = fetch(url)
+    assert result.outcome is Outcome.FAILED
+    assert "file: URLs are not fetched" in result.error
+
+
+def test_hung_server_is_cut_at_the_deadline(farm):
+    url = farm.add("/feed", Route(hang=30))
+    start = time.monotonic()
+    result = fetch(url)
+    assert 0.9 < time.monotonic() - start < 2.0
+    assert result.outcome is Outcome.FAILED and result.error == "timed out after 1 s"
+
+
+def test_trickling_server_is_cut_at_the_deadline(farm):
+    url = farm.add("/feed", Route(RSS * 10, trickle=0.05))
+    start = time.monotonic()
+    result = fetch(url)
+    assert 0.9 < time.monotonic() - start < 2.0
+    assert result.error == "timed out after 1 s"
+    assert farm.hits(url) == 1
+
+
+def test_slow_but_within_deadline_succeeds(farm):
+    url = farm.add("/feed", Route(RSS, latency=0.5))
+    assert fetch(url).outcome is Outcome.OK
+
+
+def test_oversized_body_is_cut(farm):
+    url = farm.add("/feed", Route(b"x" * 5000))
+    result = fetch_all([FetchRequest(url)], settings(max_bytes=4096))[url]
+    assert result.outcome is Outcome.FAILED and result.error == "response larger than 4 KiB"
+
+
+def test_oversized_body_without_length_is_cut(farm):
+    url = farm.add("/feed", Route(b"x" * 50_000, chunked=True))
+    result = fetch_all([FetchRequest(url)], settings(max_bytes=4096))[url]
+    assert result.outcome is Outcome.FAILED and result.error == "response larger than 4 KiB"
+    farm.route(url).body = b"x" * 4000
+    assert fetch_all([FetchRequest(url)], settings(max_bytes=4096))[url].body == b"x" * 4000
+
+
+def test_gzip_body_is_decoded(farm):
+    url = farm.add("/feed", Route(RSS, gzip=True))
+    result = fetch(url)
+    assert result.outcome is Outcome.OK and result.body == RSS
+    assert "gzip" in farm.seen[-1].headers["accept-encoding"]
+
+
+def test_gzip_bomb_is_cut_after_max_bytes(farm):
+    url = farm.add("/bomb", gzip_bomb(200 * 1024 * 1024))
+    start = time.monotonic()
+    result = fetch_all([FetchRequest(url)], settings(max_bytes=1024 * 1024, timeout=5))[url]
+    assert result.outcome is Outcome.FAILED and result.error == "response larger than 1 MiB"
+    assert time.monotonic() - start < 3
+
+
+def test_deflate_zlib_and_raw(farm):
+    import zlib
+
+    wrapped = farm.add("/z", Route(zlib.compress(RSS), headers={"Content-Encoding": "deflate"}))
+    raw = zlib.compressobj(6, zlib.DEFLATED, -15)
+    raw_body = raw.compress(RSS) + raw.flush()
+    bare = farm.add("/r", Route(raw_body, headers={"Content-Encoding": "deflate"}))
+    assert fetch(wrapped).body == RSS
+    assert fetch(bare).body == RSS
+
+
+def test_corrupt_gzip_is_a_clear_failure(farm):
+    url = farm.add("/feed", Route(b"not gzip at all", headers={"Content-Encoding": "gzip"}))
+    result = fetch(url)
+    assert result.outcome is Outcome.FAILED
+    assert result.error.startswith("the compressed body is corrupt")
+
+
+def test_private_address_refused_by_default_and_allowed_by_flag(farm):
+    url = farm.add("/feed", Route(RSS))
+    refused = fetch_all([FetchRequest(url)], settings(allow_private_networks=False))[url]
+    assert refused.outcome is Outcome.FAILED
+    assert refused.error == (
+        f"refused: {farm.address(0)} is a loopback address "
+        "(set fetch.allow_private_networks to allow it)"
+    )
+    assert farm.hits(url) == 0
+    assert fetch(url).outcome is Outcome.OK
+
+
+def test_host_names_are_checked_on_the_resolved_address():
+    """The network backend resolves the name and checks the address it connects to."""
+    from campplanet.fetch import AddressRefused, GuardedBackend
+
+    farm = Farm(addresses=["127.0.0.1"]).start()
+    port = farm.ports["127.0.0.1"]
+
+    async def connect(allow_private: bool) -> None:
+        stream = await GuardedBackend(allow_private).connect_tcp("localhost", port)
+        await stream.aclose()
+
+    with pytest.raises(AddressRefused, match=r"^refused: 127\.0\.0\.1 is a loopback address"):
+        asyncio.run(connect(False))
+    asyncio.run(connect(True))
+    farm.stop()
+
+
+def test_non_http_scheme_refused():
+    for url, scheme in (("ftp://example.org/feed", "ftp"), ("file:///etc/passwd", "file")):
+        result = fetch_all([FetchRequest(url)])[url]
+        assert result.outcome is Outcome.FAILED
+        assert result.error == f"refused: {scheme}: URLs are not fetched (only http and https)"
+
+
+def test_connection_refused_and_dns_failure():
+    results = fetch_all(
+        [FetchRequest("http://127.0.0.1:1/feed"), FetchRequest("http://no-such-host.invalid/")]
+    )
+    assert results["http://127.0.0.1:1/feed"].error == "connection refused"
+    assert results["http://no-such-host.invalid/"].error == (
+        "DNS lookup failed for no-such-host.invalid"
+    )
+
+
+def test_iri_spaces_ampersands_and_fragments_are_encoded(farm):
+    farm.add("/bl%C3%B6g/feed%20x?a=1&b=2", Route(RSS))
+    url = farm.base(0) + "/blög/feed x?a=1&b=2#top"
+    result = fetch(url)
+    assert result.outcome is Outcome.OK
+    assert farm.seen[-1].path == "/bl%C3%B6g/feed%20x?a=1&b=2"
+    assert result.key == url
+
+
+def test_one_failing_feed_does_not_affect_the_others(farm):
+    good = [farm.add(f"/ok{i}", Route(RSS, latency=0.05), host=i % 4) for i in range(12)]
+    bad = [
+        farm.add("/hung", Route(hang=30), host=0),
+        farm.add("/404", Route(status=404), host=1),
+        farm.add("/bomb", gzip_bomb(20 * 1024 * 1024), host=2),
+        "ftp://example.org/x",
+        "http://127.0.0.1:1/",
+    ]
+    results = fetch_all([FetchRequest(u) for u in good + bad], settings(max_bytes=1 << 20))
+    assert len(results) == len(good) + len(bad)
+    assert all(results[u].outcome is Outcome.OK for u in good)
+    assert all(results[u].outcome is Outcome.FAILED for u in bad)
+
+
+def test_per_host_limit_is_honoured(farm):
+    urls = [farm.add(f"/f{i}", Route(RSS, latency=0.1), host=0) for i in range(12)]
+    urls += [farm.add(f"/g{i}", Route(RSS, latency=0.1), host=1) for i in range(12)]
+    results = fetch_all([FetchRequest(u) for u in urls], settings(per_host=3, concurrency=20))
+    assert all(r.outcome is Outcome.OK for r in results.values())
+    assert farm.peak_active[farm.address(0)] == 3
+    assert farm.peak_active[farm.address(1)] == 3
+    # keep-alive: connections are reused across feeds of one host
+    assert farm.connections[farm.address(0)] <= 3
+
+
+def test_global_concurrency_limit_is_honoured(farm):
+    urls = [farm.add(f"/f{i}", Route(RSS, latency=0.1), host=i % 4) for i in range(24)]
+    fetch_all([FetchRequest(u) for u in urls], settings(per_host=10, concurrency=2))
+    assert sum(farm.peak_active[a] for a in farm.addresses) <= 4  # peaks may not coincide
+    assert max(farm.peak_active[a] for a in farm.addresses) <= 2
+
+
+def test_many_hung_feeds_cost_about_one_deadline():
+    with Farm(hosts=25) as farm:
+        hung = [farm.add(f"/h{i}", Route(hang=30), host=i % 25) for i in range(100)]
+        good = [farm.add(f"/ok{i}", Route(RSS, latency=0.02), host=i % 25) for i in range(50)]
+        start = time.monotonic()
+        results = fetch_all([FetchRequest(u) for u in hung + good], settings(concurrency=20))
+        wall = time.monotonic() - start
+    assert all(results[u].error == "timed out after 1 s" for u in hung)
+    assert all(results[u].outcome is Outcome.OK for u in good)
+    # 100 hung feeds in 20 slots would take 5 deadlines if hung feeds kept their slots.
+    assert wall < 3.0
+
+
+def test_results_arrive_as_they_complete(farm):
+    slow = farm.add("/slow", Route(RSS, latency=0.6))
+    fast = farm.add("/fast", Route(RSS))
+
+    async def run() -> list[str]:
+        return [
+            r.key
+            async for r in fetch_feeds(
+                [FetchRequest(slow), FetchRequest(fast)], settings(), user_agent=UA
+            )
+        ]
+
+    assert asyncio.run(run()) == [fast, slow]
+
+
+def test_fetch_one_with_accept_for_html_pages(farm):
+    url = farm.add("/", Route(b"<html></html>", content_type="text/html"))
+    result = fetch_one(url, settings(), user_agent=UA, accept="text/html")
+    assert result.outcome is Outcome.OK and result.body == b"<html></html>"
+    assert farm.seen[-1].headers["accept"] == "text/html"
+
+
+def test_fetch_feeds_with_nothing_to_do():
+    assert fetch_all([]) == {}
+
+
+def test_parse_retry_after_forms():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert parse_retry_after("120", now) == now + timedelta(seconds=120)
+    assert parse_retry_after("Thu, 01 Jan 2026 01:00:00 GMT", now) == now + timedelta(hours=1)
+    assert parse_retry_after("Wed, 31 Dec 2025 01:00:00 GMT", now) == now  # past: now
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+def test_human_size():
+    assert human_size(10 * 1024 * 1024) == "10 MiB"
+    assert human_size(1536) == "1.5 KiB"
+    assert human_size(100) == "100 bytes"
