@@ -124,7 +124,8 @@ def _problem(result: Any) -> str | None:
     if isinstance(exc, feedparser.NonXMLContentType):
         return None  # a wrong Content-Type header is common and harmless
     if isinstance(exc, feedparser.CharacterEncodingOverride):
-        return "declared character encoding is wrong; decoded as " + result.get("encoding", "?")
+        encoding = result.get("encoding", "?")
+        return f"not valid in its declared (or default) character encoding; decoded as {encoding}"
     return str(exc) or type(exc).__name__
 
 
