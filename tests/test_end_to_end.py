@@ -1,0 +1,152 @@
+"""The real CLI against a real local web server serving real-world feeds."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from pathlib import Path
+
+import feedparser
+import html5lib
+import pytest
+from click.testing import CliRunner
+
+from campplanet.cli import main
+from conftest import CORPUS, opml_document, rss_feed
+
+HEALTHY = {
+    "WordPress news": "wordpress/rsscom-blog-wp6-rss2.xml",
+    "QEMU (Jekyll)": "jekyll/qemu-jekyll-feed-atom.atom",
+    "Quiltville (Blogger)": "blogger/quiltville-blogger-atom.atom",
+    "Golem (ISO-8859-1)": "encoding/golem-iso8859-1.xml",
+    "Medium user": "medium/medium-user-rss.xml",
+}
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def corpus_planet(server, planet, tmp_path):
+    feeds = [(name, server.serve_file(f"/{path}", CORPUS / path)) for name, path in HEALTHY.items()]
+    feeds.append(("Dead blog", server.url("/missing.xml")))
+    feeds.append(
+        (
+            "Not a feed",
+            server.serve_file("/page.html", CORPUS / "broken/html-page-instead-of-feed-nixos.xml"),
+        )
+    )
+    (tmp_path / "feeds.opml").write_text(opml_document(feeds))
+    return planet
+
+
+def test_refresh_renders_page_and_feed(corpus_planet, tmp_path):
+    code, output = run("refresh", *corpus_planet())
+    assert code == 0, output
+    assert "feeds: 5 ok, 0 not modified, 2 failed" in output
+    assert "Dead blog" in output and "HTTP 404" in output
+    assert "Not a feed" in output
+
+    public = tmp_path / "public"
+    atom = feedparser.parse((public / "atom.xml").read_bytes())
+    assert not atom.bozo, atom.get("bozo_exception")
+    assert len(atom.entries) == 60  # planet.items
+    dates = [e.updated_parsed for e in atom.entries]
+    published = [e.published_parsed for e in atom.entries]
+    assert published == sorted(published, reverse=True), dates
+    sources = {e.source.title for e in atom.entries}
+    assert sources <= set(HEALTHY)
+    assert len(sources) >= 3
+
+    page = html5lib.parse((public / "index.html").read_bytes(), namespaceHTMLElements=False)
+    links = {a.get("href") for a in page.iter("a")}
+    for entry in atom.entries[:10]:
+        assert entry.link in links
+    text = "".join(page.itertext())
+    assert "Golem" in text or "QEMU" in text
+
+
+def test_second_run_adds_nothing_and_changes_no_byte(corpus_planet, tmp_path):
+    assert run("refresh", *corpus_planet())[0] == 0
+    before = snapshot(tmp_path / "public")
+    mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "public").rglob("*") if p.is_file()}
+    time.sleep(0.01)
+    code, output = run("refresh", *corpus_planet())
+    assert code == 0
+    assert "entries: 0 new, 0 updated" in output
+    assert snapshot(tmp_path / "public") == before
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
+
+
+def test_every_feed_failing_exits_1(server, planet, tmp_path):
+    feeds = [("Dead", server.url("/a.xml")), ("Also dead", server.url("/b.xml"))]
+    (tmp_path / "feeds.opml").write_text(opml_document(feeds))
+    code, output = run("refresh", *planet())
+    assert code == 1
+    assert "every feed failed" in output
+
+
+def test_private_addresses_refused_without_the_flag(server, tmp_path):
+    url = server.serve_file("/f.xml", CORPUS / HEALTHY["Medium user"])
+    (tmp_path / "feeds.opml").write_text(opml_document([("Local", url)]))
+    code, output = run(
+        "refresh",
+        "--opml", str(tmp_path / "feeds.opml"),
+        "--db", str(tmp_path / "p.db"),
+        "--output", str(tmp_path / "public"),
+    )  # fmt: skip
+    assert code in (1, 2)
+    assert "127.0.0.1" in output
+    assert server.hits == {}
+
+
+def test_broken_opml_exits_2_naming_file_and_line(planet, tmp_path):
+    (tmp_path / "feeds.opml").write_text(
+        '<?xml version="1.0"?>\n<opml version="2.0">\n<body>\n<outline text="x" xmlUrl="a&b"/>\n'
+    )
+    code, output = run("refresh", *planet())
+    assert code == 2
+    assert f"{tmp_path / 'feeds.opml'}:4" in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.slow
+def test_two_hundred_feeds_every_entry_rendered_once(server, tmp_path, planet):
+    base = 1_790_000_000
+    feeds = []
+    expected = set()
+    for n in range(200):
+        site = f"https://blog{n}.example/"
+        items = [(f"post-{i}", f"Blog {n} post {i}", base - n * 600 - i * 7) for i in range(10)]
+        expected |= {f"{site}post-{i}" for i in range(10)}
+        feeds.append(
+            (f"Blog {n}", server.serve(f"/feed{n}.xml", rss_feed(f"Blog {n}", site, items)))
+        )
+    (tmp_path / "feeds.opml").write_text(opml_document(feeds))
+    (tmp_path / "c.toml").write_text("[planet]\nitems = 5000\n")
+
+    code, output = run("refresh", *planet("--config", str(tmp_path / "c.toml")))
+    assert code == 0, output
+    assert "feeds: 200 ok" in output and "entries: 2000 new" in output
+    atom = feedparser.parse((tmp_path / "public" / "atom.xml").read_bytes())
+    assert [e.link for e in atom.entries if e.link in expected] == [e.link for e in atom.entries]
+    assert {e.link for e in atom.entries} == expected
+    assert len(atom.entries) == 2000
+    page = (tmp_path / "public" / "index.html").read_text()
+    assert all(link in page for link in expected)
+
+    code, output = run("refresh", *planet("--config", str(tmp_path / "c.toml")))
+    assert "entries: 0 new, 0 updated" in output
+    db = sqlite3.connect(tmp_path / "planet.db")
+    assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 2000
