@@ -66,7 +66,7 @@ def store(parsed: list, copies: int, folder: Path) -> tuple[float, float, int]:
                 entries += len(update.entries)
         stored = time.perf_counter() - start
         start = time.perf_counter()
-        shown, _ = build_views(
+        _shown, _ = build_views(
             Settings(), subs, storage.feed_states(), storage.all_entries(s.url for s in subs)
         )
         selected = time.perf_counter() - start
