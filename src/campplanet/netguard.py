@@ -72,10 +72,15 @@ def address_problem(ip: str) -> str | None:
         addr = ipaddress.ip_address(ip.split("%", 1)[0])
     except ValueError:
         return f"{ip} is not an IP address"
+    kind = _kind(addr)
+    return f"{ip} is {kind} address" if kind else None
+
+
+def _kind(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     if isinstance(addr, ipaddress.IPv6Address):
-        mapped = addr.ipv4_mapped or addr.sixtofour
-        if mapped is not None:
-            return address_problem(str(mapped))
+        embedded = addr.ipv4_mapped or addr.sixtofour  # IPv4 inside IPv6: judge the IPv4
+        if embedded is not None and (inner := _kind(embedded)):
+            return inner
     for test, kind in (
         (addr.is_loopback, "a loopback"),
         (addr.is_link_local, "a link-local"),
@@ -86,7 +91,7 @@ def address_problem(ip: str) -> str | None:
         (not addr.is_global, "a non-public"),
     ):
         if test:
-            return f"{ip} is {kind} address"
+            return kind
     return None
 
 
