@@ -12,8 +12,9 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ def format_time(dt: datetime | None) -> str | None:
 def parse_time(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(value)
 
 
 _FEED_TIMES = {
@@ -107,8 +108,13 @@ _ENTRY_TIMES = {"published", "updated", "first_seen", "last_seen", "date"}
 _BOOLS = {"gone", "backdated", "hidden_new_feed"}
 
 
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 def _to_row(obj: Any, times: set[str]) -> dict[str, Any]:
-    row = asdict(obj)
+    row = {name: getattr(obj, name) for name in _field_names(type(obj))}
     for name in times & row.keys():
         row[name] = format_time(row[name])
     for name in _BOOLS & row.keys():
@@ -119,8 +125,7 @@ def _to_row(obj: Any, times: set[str]) -> dict[str, Any]:
 
 
 def _from_row(cls: type, row: dict[str, Any], times: set[str]) -> Any:
-    names = {f.name for f in fields(cls)}
-    values = {k: v for k, v in row.items() if k in names}
+    values = {name: row[name] for name in _field_names(cls) if name in row}
     for name in times & values.keys():
         values[name] = parse_time(values[name])
     for name in _BOOLS & values.keys():
