@@ -84,6 +84,7 @@ def _kind(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     for test, kind in (
         (addr.is_loopback, "a loopback"),
         (addr.is_link_local, "a link-local"),
+        (isinstance(addr, ipaddress.IPv6Address) and addr.is_site_local, "a site-local"),
         (addr.is_multicast, "a multicast"),
         (addr.is_unspecified, "an unspecified"),
         (addr.is_private, "a private"),
