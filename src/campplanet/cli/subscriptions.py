@@ -1,0 +1,265 @@
+"""``campplanet add`` and ``campplanet check``: the subscription list, for attendees and CI."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from campplanet import netguard
+from campplanet.cli import main, planet_options
+from campplanet.config import Settings
+from campplanet.exceptions import EXIT_ALL_FAILED, EXIT_OK, EXIT_USAGE, OPMLError
+from campplanet.opml import feed_key, lint_opml, read_opml
+from campplanet.types import FetchRequest, FetchResult, Outcome, Subscription
+
+EXIT_REFUSED = EXIT_ALL_FAILED  # add refused the blog; check --fetch saw a feed fail
+
+
+def _stop(message: str, code: int) -> NoReturn:
+    click.echo(f"campplanet: {message}", err=True)
+    raise SystemExit(code)
+
+
+def _user_agent(settings: Settings) -> str:
+    from campplanet import fetch
+
+    return fetch.user_agent(settings.planet.url)
+
+
+# --- add ---------------------------------------------------------------------------------------
+
+
+def _as_url(text: str) -> str:
+    """What someone typed, as a URL: ``blog.example.org`` means ``https://blog.example.org/``."""
+    text = text.strip()
+    if "://" not in text and re.match(r"^[\w.-]+\.[a-z]{2,}(?::\d+)?(/|$)", text, re.I):
+        text = "https://" + text
+    return netguard.normalise_url(text)
+
+
+def _existing(path: Path, settings: Settings) -> list[Subscription]:
+    """The subscriptions already listed (none if the file does not exist yet)."""
+    if not path.exists():
+        return []
+    try:
+        return read_opml(path, allow_private_networks=settings.fetch.allow_private_networks)
+    except OPMLError:
+        problems = lint_opml(path, allow_private_networks=settings.fetch.allow_private_networks)
+        for problem in problems:
+            if problem.severity == "error":
+                click.echo(str(problem), err=True)
+        _stop(f"{path} has errors; fix them first (campplanet check lists them)", EXIT_USAGE)
+
+
+def _known_redirects(settings: Settings) -> dict[str, str]:
+    """feed key of a remembered permanent redirect target -> the subscription URL it is for."""
+    db = settings.path(settings.planet.db)
+    if not db.is_file():
+        return {}
+    from campplanet.storage import Storage
+
+    try:
+        with Storage(db) as storage:
+            states = storage.feed_states()
+    except Exception:  # a database we cannot read must not stop an add
+        return {}
+    return {feed_key(s.fetch_url): url for url, s in states.items() if s.fetch_url}
+
+
+def duplicate_of(
+    urls: Iterable[str | None],
+    subs: list[Subscription],
+    redirects: dict[str, str],
+    page: str | None = None,
+) -> Subscription | None:
+    """The subscription that is already one of ``urls`` (or whose site is ``page``)."""
+    by_key = {feed_key(s.url): s for s in subs}
+    by_url = {s.url: s for s in subs}
+    for url in urls:
+        if not url:
+            continue
+        key = feed_key(url)
+        if key in by_key:
+            return by_key[key]
+        if key in redirects and redirects[key] in by_url:
+            return by_url[redirects[key]]
+    if page:
+        sites = {feed_key(s.html_url): s for s in subs if s.html_url}
+        return sites.get(feed_key(page))
+    return None
+
+
+def _site(url: str | None) -> str | None:
+    return url if url and re.match(r"^https?://", url, re.I) else None
+
+
+@main.command()
+@click.argument("url")
+@click.option("--name", help="The blog's name (default: the feed's title).")
+@click.option("--avatar", help="URL of a square picture of the author.")
+@click.option("--filter", "filter_", metavar="REGEX", help="Show only posts matching REGEX.")
+@planet_options
+def add(settings: Settings, url: str, name: str | None, avatar: str | None, filter_: str | None):
+    """Add a blog to the subscription list.
+
+    URL is the blog's home page or its feed. The feed is found, fetched and checked, then
+    written into the list in alphabetical order, leaving the rest of the file as it was.
+    """
+    from campplanet import discover, fetch
+    from campplanet.opml_edit import NewFeed, add_feed, new_document, write_atomic
+
+    path = settings.path(settings.planet.opml)
+    allow = settings.fetch.allow_private_networks
+    target = _as_url(url)
+    if reason := netguard.check_url(target, allow_private=allow):
+        _stop(f"{url}: {reason}", EXIT_USAGE)
+    if avatar and (
+        not re.match(r"^https?://", avatar, re.I) or netguard.check_url(avatar, allow_private=allow)
+    ):
+        _stop(f"--avatar {avatar!r} must be an http(s) URL of a picture", EXIT_USAGE)
+    if filter_ is not None:
+        try:
+            re.compile(filter_)
+        except re.error as e:
+            _stop(f"--filter {filter_!r} is not a valid regular expression: {e}", EXIT_USAGE)
+    subs = _existing(path, settings)
+    redirects = _known_redirects(settings)
+    if same := duplicate_of([target], subs, redirects):
+        _stop(f"{url} is already in {path} on line {same.line}: {same.title}", EXIT_REFUSED)
+
+    agent = _user_agent(settings)
+
+    def get(address: str, accept: str | None) -> FetchResult:
+        return fetch.fetch_one(address, settings.fetch, user_agent=agent, accept=accept)
+
+    def get_many(addresses: list[str]) -> list[FetchResult]:
+        return asyncio.run(_fetch_urls(addresses, settings, agent))
+
+    try:
+        found = discover.discover(target, get, get_many)
+    except discover.DiscoveryError as e:
+        _stop(f"not added: {e}", EXIT_REFUSED)
+    result = found.result
+    feed_url = result.permanent_url or found.url
+    same = duplicate_of(
+        [found.url, result.final_url, result.permanent_url], subs, redirects, found.page
+    )
+    if same:
+        _stop(
+            f"not added: {feed_url} is already in {path} on line {same.line}: {same.title} "
+            f"<{same.url}>",
+            EXIT_REFUSED,
+        )
+
+    if found.page:
+        click.echo(f"Feeds of {found.page}:")
+        click.echo(f"  chosen: {found.chosen.describe() if found.chosen else feed_url}")
+        for other in found.alternatives:
+            note = " (comments)" if other.is_comments else ""
+            click.echo(f"  also:   {other.describe()}{note}")
+    if feed_url != found.url:
+        click.echo(f"{found.url} has moved permanently to {feed_url}; using the new address.")
+
+    title = (name or found.feed.title or "").strip() or urlparse_host(feed_url)
+    site = _site(found.feed.link) or _site(found.page) or None
+    new = NewFeed(title, feed_url, html_url=site, avatar=avatar, filter=filter_)
+    if not path.exists():
+        write_atomic(path, new_document(settings.planet.name, datetime.now(UTC)))
+        click.echo(f"Created {path}.")
+    try:
+        line = add_feed(path, new)
+    except OPMLError as e:
+        _stop(str(e), EXIT_USAGE)
+    entries = len(found.feed.entries)
+    click.echo(
+        f'Added "{title}" <{feed_url}> ({entries} entr{"y" if entries == 1 else "ies"}) '
+        f"to {path} line {line}."
+    )
+    raise SystemExit(EXIT_OK)
+
+
+def urlparse_host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or url
+
+
+# --- check -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("opml_file", metavar="[OPML]", required=False, type=click.Path(dir_okay=False))
+@click.option("--fetch", "do_fetch", is_flag=True, help="Also fetch and parse every feed.")
+@planet_options
+def check(settings: Settings, opml_file: str | None, do_fetch: bool) -> None:
+    """Check the subscription list: every problem, one per line as FILE:LINE: message.
+
+    Exits 0 when the list is good, 2 when it has errors, and with --fetch 1 when a feed
+    cannot be fetched or parsed.
+    """
+    path = Path(opml_file) if opml_file else settings.path(settings.planet.opml)
+    allow = settings.fetch.allow_private_networks
+    problems = lint_opml(path, allow_private_networks=allow)
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if errors:
+        click.echo(f"{path}: {_count(errors, 'error')}, {_count(warnings, 'warning')}", err=True)
+        raise SystemExit(EXIT_USAGE)
+    subs = read_opml(path, allow_private_networks=allow)
+    click.echo(f"{path}: {_count(len(subs), 'feed')}, no errors, {_count(warnings, 'warning')}")
+    if not do_fetch:
+        raise SystemExit(EXIT_OK)
+    fetched = asyncio.run(_fetch_urls([s.url for s in subs], settings, _user_agent(settings)))
+    results = dict(zip([s.url for s in subs], fetched, strict=True))
+    failing = moved = 0
+    for sub in subs:
+        verdict, text = judge(sub, results[sub.url])
+        failing += verdict == "failing"
+        moved += verdict == "moved"
+        click.echo(f"{path}:{sub.line}: {verdict}: {sub.title} <{sub.url}>: {text}")
+    ok = len(subs) - failing
+    click.echo(
+        f"{path}: {_count(len(subs), 'feed')} fetched: {ok} ok ({moved} moved), {failing} failing"
+    )
+    raise SystemExit(EXIT_REFUSED if failing else EXIT_OK)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+async def _fetch_urls(urls: list[str], settings: Settings, agent: str) -> list[FetchResult]:
+    """Fetch ``urls`` in parallel (the refresh fetcher); results in the order of ``urls``."""
+    from campplanet import fetch
+
+    requests = [FetchRequest(url=u) for u in dict.fromkeys(urls)]
+    results = {
+        r.key: r async for r in fetch.fetch_feeds(requests, settings.fetch, user_agent=agent)
+    }
+    return [results[u] for u in urls]
+
+
+def judge(sub: Subscription, result: FetchResult) -> tuple[str, str]:
+    """("ok" | "moved" | "failing", what to say) for one fetched subscription."""
+    from campplanet.parse import ParseError, parse_feed
+
+    if result.outcome is not Outcome.OK or result.body is None:
+        return "failing", result.error or result.outcome.value
+    try:
+        feed = parse_feed(
+            result.body, result.final_url or sub.url, content_type=result.content_type
+        )
+    except ParseError as e:
+        return "failing", f"not a usable feed: {e}"
+    entries = _count(len(feed.entries), "entry").replace("entrys", "entries")
+    if result.permanent_url and result.permanent_url != sub.url:
+        return "moved", f"{entries}; moved permanently to {result.permanent_url}: update xmlUrl"
+    return "ok", entries
