@@ -464,6 +464,9 @@ def describe_error(exc: BaseException) -> str:
         if isinstance(e, socket.gaierror):
             return "DNS lookup failed"
     for e in chain:
+        if isinstance(e, httpx.InvalidURL):
+            # httpx refuses some Location values itself (javascript:, data:) before we see them
+            return f"invalid URL in a redirect or request ({e})"
         if isinstance(e, httpx.RemoteProtocolError | httpcore.RemoteProtocolError):
             if "without sending" in str(e) or "closed" in str(e).lower():
                 return "the server closed the connection without a complete response"
