@@ -722,9 +722,9 @@ class RawServer:
     """An HTTP/1.1 server on a loopback address, written on raw sockets so a route can
     misbehave in any way: trickle, hang, never end, lie. Every request is recorded."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.sock = socket.create_server((host, 0))
-        self.sock.settimeout(0.2)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.sock = socket.create_server((host, port))
+        self.sock.settimeout(0.02)
         self.host = host
         self.port = self.sock.getsockname()[1]
         self.base = f"http://{host}:{self.port}"
