@@ -406,3 +406,24 @@ def test_check_fetch_is_skipped_when_the_list_has_errors(
     result = check(str(path), "--fetch", "--allow-private-networks")
     assert result.exit_code == 2
     assert not server.hits
+
+
+@pytest.mark.parametrize(
+    ("typed", "url"),
+    [
+        ("blog.example.org", "https://blog.example.org/"),
+        ("  Blog.Example.org/feed ", "https://blog.example.org/feed"),
+        ("http://blog.example.org", "http://blog.example.org/"),
+        ("localhost:8000/feed", "localhost:8000/feed"),  # not a host name with a dot: left alone
+    ],
+)
+def test_typed_addresses(typed: str, url: str) -> None:
+    from campplanet.cli.subscriptions import _as_url
+
+    assert _as_url(typed) == url
+
+
+def test_add_without_a_scheme_is_refused_clearly(planet: Path) -> None:
+    result = invoke("add", "my blog", "--opml", str(planet))
+    assert result.exit_code == 2
+    assert "my blog: not an absolute URL (it needs http:// or https://)" in result.output

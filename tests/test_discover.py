@@ -331,3 +331,21 @@ def test_well_known_covers_folder_and_root() -> None:
     assert "https://s.example/blog/feed.xml" in urls
     assert "https://s.example/atom.xml" in urls
     assert urls.index("https://s.example/blog/rss.xml") < urls.index("https://s.example/rss.xml")
+
+
+@pytest.mark.parametrize(
+    ("url", "title", "comments"),
+    [
+        ("https://b.example/comments/feed/", "Blog » Comments Feed", True),
+        ("https://b.example/2024/05/post/feed/", "Blog » Post title Comments Feed", True),
+        ("https://x.blogspot.com/feeds/comments/default", "X - Atom", True),
+        ("https://x.blogspot.com/feeds/123/comments/default", None, True),
+        ("https://b.example/comments.xml", None, True),
+        ("https://b.example/feed/", "No Comment » Feed", False),
+        ("https://b.example/feed/", "Comment is free", False),
+        ("https://b.example/feed/", "Blog » Feed", False),
+        ("https://commentsblog.example/feed/", None, False),
+    ],
+)
+def test_comments_feeds_are_recognised(url: str, title: str | None, comments: bool) -> None:
+    assert FeedLink(url, title).is_comments is comments

@@ -49,7 +49,8 @@ GENERIC_PATHS = (
     "atom.xml",
     "feed.json",
 )
-_COMMENTS = re.compile(r"(^|[/_.-])comments?([/_.-]|$)|\bcomments?\b", re.IGNORECASE)
+_COMMENTS_PATH = re.compile(r"(^|[/_.-])comments?([/_.-]|$)", re.IGNORECASE)
+_COMMENTS_TITLE = re.compile(r"\bcomments?\s+(feed|rss|atom)\b|^comments\b|\bcomments\s+on\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,12 @@ class FeedLink:
 
     @property
     def is_comments(self) -> bool:
-        path = urlsplit(self.url).path
-        return bool(_COMMENTS.search(path) or _COMMENTS.search(self.title or ""))
+        parts = urlsplit(self.url)
+        return bool(
+            _COMMENTS_PATH.search(parts.path)
+            or re.search(r"(^|&)(feed|type)=comments", parts.query)
+            or _COMMENTS_TITLE.search(self.title or "")
+        )
 
     def describe(self) -> str:
         bits = [b for b in (self.kind, self.title and f'"{self.title}"') if b]

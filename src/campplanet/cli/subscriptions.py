@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import click
 
@@ -112,7 +113,7 @@ def add(settings: Settings, url: str, name: str | None, avatar: str | None, filt
     written into the list in alphabetical order, leaving the rest of the file as it was.
     """
     from campplanet import discover, fetch
-    from campplanet.opml_edit import NewFeed, add_feed, new_document, write_atomic
+    from campplanet.opml_edit import NewFeed, add_feed, insert_feed, new_document, write_atomic
 
     path = settings.path(settings.planet.opml)
     allow = settings.fetch.allow_private_networks
@@ -166,28 +167,26 @@ def add(settings: Settings, url: str, name: str | None, avatar: str | None, filt
     if feed_url != found.url:
         click.echo(f"{found.url} has moved permanently to {feed_url}; using the new address.")
 
-    title = (name or found.feed.title or "").strip() or urlparse_host(feed_url)
+    title = (name or found.feed.title or "").strip() or (urlsplit(feed_url).hostname or feed_url)
     site = _site(found.feed.link) or _site(found.page) or None
     new = NewFeed(title, feed_url, html_url=site, avatar=avatar, filter=filter_)
-    if not path.exists():
-        write_atomic(path, new_document(settings.planet.name, datetime.now(UTC)))
-        click.echo(f"Created {path}.")
     try:
-        line = add_feed(path, new)
+        if path.exists():
+            line = add_feed(path, new)
+        else:
+            data, line = insert_feed(new_document(settings.planet.name, datetime.now(UTC)), new)
+            write_atomic(path, data)
+            click.echo(f"Created {path}.")
     except OPMLError as e:
         _stop(str(e), EXIT_USAGE)
+    except OSError as e:
+        _stop(f"{path}: cannot write the subscription list: {e.strerror}", EXIT_USAGE)
     entries = len(found.feed.entries)
     click.echo(
         f'Added "{title}" <{feed_url}> ({entries} entr{"y" if entries == 1 else "ies"}) '
         f"to {path} line {line}."
     )
     raise SystemExit(EXIT_OK)
-
-
-def urlparse_host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).hostname or url
 
 
 # --- check -------------------------------------------------------------------------------------
