@@ -354,15 +354,28 @@ class Feed:
         return json.dumps(doc).encode("utf-8")
 
     def render(self, kind: str) -> bytes:
-        return {"rss": self.rss, "atom": self.atom, "json": self.json}[kind]()
+        """The feed as RSS, Atom or JSON Feed. XML formats cannot carry NUL or C0 controls
+        at all, so those are left out of them (test_garbage sends them raw)."""
+        if kind == "json":
+            return self.json()
+        data = {"rss": self.rss, "atom": self.atom}[kind]().decode("utf-8")
+        return _XML_INVALID.sub("", data).encode("utf-8")
 
 
 CONTENT_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 CONTENT_TYPES["json"] = "application/feed+json"
 
 
+_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def opml_outline(attrs: dict[str, str]) -> str:
-    return "<outline " + " ".join(f"{k}={quoteattr(v)}" for k, v in attrs.items()) + "/>"
+    """An outline; characters XML cannot carry at all (NUL, C0 controls) are left out."""
+    return (
+        "<outline "
+        + " ".join(f"{k}={quoteattr(_XML_INVALID.sub('', v))}" for k, v in attrs.items())
+        + "/>"
+    )
 
 
 def opml(outlines: Iterable[dict[str, str]], *, head: str = "") -> str:
