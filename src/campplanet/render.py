@@ -1,0 +1,909 @@
+"""Render the site: the front page, archive pages, the subscriptions page, the merged feeds.
+
+Every output is one line of :data:`OUTPUTS`: a template (from the default theme in
+``templates/``, or from the folder ``render.templates`` names, which overrides templates one
+by one) or a Python builder. Every value a template prints is escaped (autoescape is on for
+HTML and XML alike) and stripped of the characters XML forbids; only the entry content,
+sanitized upstream and tidied here by :func:`prepare_content`, is marked safe.
+
+Output is a pure function of the inputs: no clock is read. A file whose bytes did not change
+is left alone (its mtime kept); others are written to a temporary file beside them and
+renamed into place.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+import zlib
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from markupsafe import Markup
+
+from campplanet import xmlout
+from campplanet.config import Settings
+from campplanet.exceptions import CampplanetError
+from campplanet.sanitize import strip_invalid_xml_chars
+from campplanet.types import EntryView, FeedView
+
+BADGE_COLOURS = 8  # .c0 … .c7 in style.css
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+class TemplateError(CampplanetError):
+    """A template of the theme cannot be found, read or rendered."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry of outputs
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file (or, when ``paged``, one series of pages) of the site."""
+
+    path: str  # under the output folder; for paged outputs, the first page
+    template: str | None = None  # the template rendered into it
+    build: Callable[[Site], str] | None = None  # or a Python builder
+    media_type: str | None = None  # set for the feeds the pages link to as alternates
+    label: str = ""  # how the pages name it ("Atom", "RSS", ...)
+    paged: bool = False  # index.html, page/2/index.html, ... planet.items entries each
+
+
+OUTPUTS: tuple[Output, ...] = (
+    Output("index.html", template="index.html", paged=True),
+    Output("feeds.html", template="feeds.html"),
+    Output("style.css", template="style.css"),
+    Output("atom.xml", template="atom.xml", media_type="application/atom+xml", label="Atom"),
+    Output("rss.xml", template="rss.xml", media_type="application/rss+xml", label="RSS"),
+    Output(
+        "feed.json", build=xmlout.json_feed, media_type="application/feed+json", label="JSON Feed"
+    ),
+    Output("opml.xml", template="opml.xml", media_type="text/x-opml", label="OPML"),
+)
+
+
+@dataclass
+class RenderReport:
+    """Which files a render wrote, left unchanged or removed (paths relative to the output)."""
+
+    output: str
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        total = len(self.written) + len(self.unchanged)
+        text = (
+            f"rendered {total} files into {self.output}: {len(self.written)} written, "
+            f"{len(self.unchanged)} unchanged"
+        )
+        if self.removed:
+            text += f", {len(self.removed)} removed"
+        return f"{text}; {self.seconds:.1f}s"
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "written": len(self.written),
+            "unchanged": len(self.unchanged),
+            "removed": len(self.removed),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# What the templates see
+
+
+@dataclass(frozen=True)
+class Item:
+    """An entry ready to show: the view plus what the templates print for it."""
+
+    entry: EntryView
+    title: str
+    content: Markup  # tidied, possibly cut; or the summary paragraph
+    cut: bool  # the content was shortened: link to the full post
+    day: date  # in planet.timezone
+    time: str  # "21:08 GMT", in planet.timezone
+    badge: str  # CSS colour class of the initials badge
+
+    @property
+    def feed(self) -> FeedView:
+        return self.entry.feed
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    label: str  # "Thursday 26 November 2026"
+    items: list[Item]
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    count: int
+    path: str  # relative to the output folder
+    root: str  # from this page back to the output folder ("" or "../../")
+    days: list[Day]
+    newer: str | None  # link to the newer page, relative to this one
+    older: str | None
+
+    @property
+    def first(self) -> Item | None:
+        return self.days[0].items[0] if self.days else None
+
+    @property
+    def last(self) -> Item | None:
+        return self.days[-1].items[-1] if self.days else None
+
+
+@dataclass
+class Site:
+    """Everything the templates and builders share."""
+
+    settings: Settings
+    items: list[Item]  # every shown entry, newest first
+    feeds: list[FeedView]  # every subscription
+    last_refresh: datetime | None
+    tz: ZoneInfo
+    outputs: tuple[Output, ...]
+
+    @property
+    def planet(self):
+        return self.settings.planet
+
+    @property
+    def url(self) -> str:
+        """The planet's public URL, ending in a slash."""
+        url = self.settings.planet.url
+        return url if url.endswith("/") else url + "/"
+
+    @property
+    def feed_items(self) -> list[Item]:
+        """The newest planet.items entries, each id once, for the merged feeds."""
+        seen: set[str] = set()
+        out = []
+        for item in self.items:
+            if item.entry.id in seen:
+                continue
+            seen.add(item.entry.id)
+            out.append(item)
+            if len(out) == self.settings.planet.items:
+                break
+        return out
+
+    @property
+    def updated(self) -> datetime:
+        """When the merged feeds last changed: their newest entry, else the last refresh."""
+        dates = [i.entry.updated for i in self.feed_items]
+        if dates:
+            return max(dates)
+        return self.last_refresh or datetime(1970, 1, 1, tzinfo=UTC)
+
+    @property
+    def alternates(self) -> list[Output]:
+        return [o for o in self.outputs if o.media_type]
+
+    @property
+    def csp(self) -> str:
+        frames = " ".join(
+            f"https://{h}" for h in self.settings.render.iframe_hosts if _HOST.fullmatch(h)
+        )
+        return (
+            "default-src 'none'; script-src 'none'; style-src 'self'; "
+            "img-src http: https: data:; media-src http: https:; "
+            f"frame-src {frames or chr(39) + 'none' + chr(39)}; "
+            "base-uri 'none'; form-action 'none'"
+        )
+
+    def when(self, moment: datetime) -> str:
+        return when_label(moment.astimezone(self.tz))
+
+    @property
+    def subscriptions(self) -> list[SubscriptionStatus]:
+        """Every subscription with its health in words, by name."""
+        feeds = sorted(self.feeds, key=lambda f: (f.title.casefold(), f.url))
+        return [
+            feed_status(f, self.tz, new_feed_items=self.settings.planet.new_feed_items)
+            for f in feeds
+        ]
+
+    @property
+    def health_counts(self) -> list[tuple[str, int]]:
+        """("working", 38), ("failing", 3) … in a fixed order, zeros left out."""
+        counts: dict[str, int] = {}
+        for f in self.feeds:
+            counts[f.health] = counts.get(f.health, 0) + 1
+        words = {"working": "working", "moved": "moved", "failing": "failing", "gone": "gone"}
+        words["new"] = "not read yet"
+        return [(words[h], counts[h]) for h in words if counts.get(h)] + [
+            (h, n) for h, n in sorted(counts.items()) if h not in words
+        ]
+
+
+@dataclass(frozen=True)
+class SubscriptionStatus:
+    feed: FeedView
+    badge: str
+    tone: str  # ok / warn / bad / new: a CSS class
+    label: str  # "Working", "Failing", …
+    detail: str  # a sentence or two after the label
+    counts: str  # "12 posts shown, newest 3 Nov 2026"
+    notes: tuple[str, ...]  # posts held back or filtered out
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def feed_status(feed: FeedView, tz: ZoneInfo, *, new_feed_items: int = 3) -> SubscriptionStatus:
+    """How a subscription is doing, honestly and in words."""
+
+    def when(moment: datetime) -> str:
+        return when_label(moment.astimezone(tz))
+
+    health = feed.health
+    if health == "working":
+        tone, label, detail = "ok", "Working", "Its feed was read without problems."
+    elif health == "moved":
+        tone, label = "warn", "Moved"
+        detail = (
+            f"The feed has moved permanently to {feed.moved_to}; it is read from there. "
+            "The subscription list should be updated."
+        )
+    elif health == "failing":
+        tone, label = "bad", "Failing"
+        since = f" since {when(feed.failing_since)}" if feed.failing_since else ""
+        reason = f": {feed.last_error.rstrip('.')}" if feed.last_error else ""
+        worked = (
+            f" It last worked on {when(feed.last_success)}."
+            if feed.last_success
+            else " It has not worked yet."
+        )
+        detail = f"The feed could not be read{since}{reason}.{worked}"
+    elif health == "gone":
+        tone, label = "bad", "Gone"
+        detail = "The blog says this feed no longer exists (HTTP 410), so it is no longer read."
+    elif health == "new":
+        tone, label = "new", "Not read yet"
+        detail = "It is read at the next refresh."
+    else:
+        tone, label, detail = "new", health.capitalize(), ""
+    counts = _plural(feed.shown, "post") + " shown"
+    if feed.updated:
+        counts += f", newest {short_day(feed.updated.astimezone(tz).date())}"
+    notes = []
+    if feed.held_back:
+        notes.append(
+            f"{_plural(feed.held_back, 'older post')} held back: only the newest "
+            f"{new_feed_items} posts of a newly added blog are shown."
+        )
+    if feed.filtered_out:
+        notes.append(f"{_plural(feed.filtered_out, 'post')} not shown: outside the camp filter.")
+    return SubscriptionStatus(feed, badge_class(feed), tone, label, detail, counts, tuple(notes))
+
+
+_HOST = re.compile(r"[A-Za-z0-9.-]+")
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry content
+
+
+_TOKEN = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+_ATTR = re.compile(r"""\s*([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+_TAGS = re.compile(r"<[^>]*>")
+_SPLIT_TAGS = re.compile(r"(<[^>]*>)")
+_HEADING = re.compile(r"<h([1-6])\b", re.IGNORECASE)
+_HTML_INVALID_TABLE = dict.fromkeys([*range(0x7F, 0xA0), *range(0xFDD0, 0xFDF0)])
+_URL_UNSAFE = re.compile(r"[\s<>\\^`{|}]")
+VOID = frozenset(
+    "area base br col embed hr img input link meta param source track wbr".split()  # noqa: SIM905
+)
+# Phrasing elements that feeds wrap around blocks; such a wrapper becomes a div.
+PHRASING = frozenset(
+    [
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "cite",
+        "code",
+        "data",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "kbd",
+        "mark",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "u",
+        "var",
+        "big",
+        "tt",
+        "strike",
+        "acronym",
+        "label",
+    ]
+)
+TRANSPARENT = frozenset(("a", "ins", "del"))
+BLOCK = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "details",
+        "div",
+        "dl",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "ul",
+    ]
+)
+LISTS = frozenset(("ul", "ol"))
+HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
+RENAME = {
+    "acronym": "abbr",
+    "center": "div",
+    "strike": "s",
+    "tt": "code",
+    "big": "strong",
+    "dl": "div",  # feeds' definition lists rarely follow dl's content model
+    "dt": "div",
+    "dd": "div",
+}
+OBSOLETE_ATTRIBUTES = frozenset(("align", "char", "charoff", "summary", "size", "valign"))
+DIMENSIONS = frozenset(("width", "height"))
+URL_ATTRIBUTES = frozenset(("href", "src", "poster", "cite"))
+
+
+_BLOCK_NAMES = "|".join(sorted(BLOCK - {"hr"}, key=len, reverse=True))
+_PHRASING_NAMES = "|".join(sorted(PHRASING, key=len, reverse=True))
+# A phrasing element followed by a block start tag before any block end tag: possibly a block
+# inside phrasing (or a false alarm, which only costs the slow path).
+_BLOCK_IN_PHRASING = re.compile(
+    rf"<(?:{_PHRASING_NAMES})\b[^>]*+>(?:[^<]++|<(?!/?(?:{_BLOCK_NAMES})\b)[^>]*+>)*+"
+    rf"<(?:{_BLOCK_NAMES})\b"
+)
+_LIST_ITEM = re.compile(r"<(?:li|dl|dt|dd)\b")
+_UNSAFE_URL = re.compile(
+    r'="(?:(?<=href=")|(?<=cite=")|(?<=src=")|(?<=poster="))[^"\s<>\\^`{|}]*+[^"]'
+)
+_A_WITHOUT_HREF = re.compile(r'<a((?:\s+(?!href=)[a-zA-Z-]+(?:="[^"]*")?)*)\s*>')
+_FIX_TAG = re.compile(
+    r"""<(img|table|t[dhr]|tbody|thead|tfoot|col|colgroup|hr|caption)\b((?:[^>"']|"[^"]*"|'[^']*')*)>"""
+)
+_ATTRIBUTES_TO_FIX = re.compile(
+    r"""\s(?:align|char|charoff|summary|size|valign)=|\s(?:width|height)=(?!"\d+")"""
+)
+_RENAMED = re.compile(r"<(/?)(acronym|center|strike|tt|big)\b")
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])\b")
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+
+
+def prepare_content(content: str, cut_after: int, *, heading_level: int = 3) -> tuple[str, bool]:
+    """Make sanitized entry HTML valid inside the page, and say whether it was cut.
+
+    - past ``cut_after`` characters of text (0: never) the content is cut at a word boundary
+      and every open element closed, so the HTML stays well-formed;
+    - headings are renumbered to sit below the entry's own (``heading_level``), never
+      skipping a level;
+    - phrasing elements wrapped around blocks become ``div``; list items outside lists become
+      ``div``; lists directly inside lists are wrapped in ``li``; obsolete elements and
+      attributes are replaced or dropped; images without ``alt`` get ``alt=""``;
+      ``width``/``height`` that are not whole numbers go; unsafe characters in URLs are
+      percent-encoded; ``rel`` goes from links without ``href``.
+
+    Most content needs only a few targeted substitutions; content whose structure may be
+    wrong goes through :func:`_tidy`, a full pass over its tags.
+    """
+    content = strip_html_invalid(content)
+    cut = False
+    if 0 < cut_after < len(content) and len(_TAGS.sub("", content)) > cut_after:
+        content, cut = cut_html(content, cut_after)
+    if "<" not in content:
+        return content, cut
+    if _needs_tidy(content):
+        return _tidy(content, heading_level), cut
+    if "<h" in content:
+        content = _renumber_headings(content, heading_level)
+    content = _FIX_TAG.sub(_fix_tag, content)
+    if _RENAMED.search(content):
+        content = _RENAMED.sub(lambda m: f"<{m.group(1)}{RENAME[m.group(2)]}", content)
+    return content, cut
+
+
+def _needs_tidy(content: str) -> bool:
+    """Whether the content may have structure that only a full pass can fix."""
+    return bool(
+        _LIST_ITEM.search(content)
+        or _UNSAFE_URL.search(content)
+        or ("<a" in content and _A_WITHOUT_HREF.search(content))
+        or _BLOCK_IN_PHRASING.search(content)
+    )
+
+
+def strip_html_invalid(text: str) -> str:
+    """Remove what HTML forbids though XML allows it: DEL, C1 controls, noncharacters."""
+    if text.isascii():
+        return text.replace("\x7f", "") if "\x7f" in text else text
+    cleaned = text.translate(_HTML_INVALID_TABLE)
+    return cleaned if len(cleaned) != len(text) else text
+
+
+def _fix_tag(match: re.Match[str]) -> str:
+    name, attrs = match.group(1), match.group(2)
+    if not attrs:
+        return '<img alt="">' if name == "img" else match.group(0)
+    if (name != "img" or " alt=" in attrs) and not _ATTRIBUTES_TO_FIX.search(attrs):
+        return match.group(0)
+    return _start_tag(name, attrs)
+
+
+def _renumber_headings(content: str, heading_level: int) -> str:
+    levels = sorted({int(n) for n in _HEADING.findall(content)})
+    rank = {level: min(6, heading_level + 1 + i) for i, level in enumerate(levels)}
+    previous = heading_level
+
+    def renumber(match: re.Match[str]) -> str:
+        nonlocal previous
+        if match.group(1):
+            return f"</h{previous}"
+        previous = min(rank.get(int(match.group(2)), 6), previous + 1)
+        return f"<h{previous}"
+
+    return _HEADING_TAG.sub(renumber, content)
+
+
+def cut_html(content: str, cut_after: int) -> tuple[str, bool]:
+    """The content cut after about ``cut_after`` characters of text (an entity counts as
+    its length in the source), every open element closed."""
+    parts = _SPLIT_TAGS.split(content)  # text, tag, text, tag, …, text
+    totals = list(accumulate(map(len, parts[::2])))
+    n = bisect_right(totals, cut_after)  # the text segment that crosses the limit
+    if n >= len(totals) or (totals[-1] <= cut_after * 1.1 and n == len(totals) - 1):
+        return content, False  # short enough, or a little over at the very end
+    i = 2 * n
+    offset = sum(map(len, parts[:i]))
+    stack: list[str] = []
+    for closing, name in _TAG_NAME.findall(content, 0, offset):
+        name = name.lower()
+        if closing:
+            if name in stack:
+                while stack.pop() != name:
+                    pass
+        elif name not in VOID:
+            stack.append(name)
+    room = cut_after - (totals[n - 1] if n else 0)
+    closing_tags = "".join(f"</{name}>" for name in reversed(stack))
+    return content[:offset] + _cut_text(parts[i], room) + closing_tags, True
+
+
+def _tidy(content: str, heading_level: int) -> str:
+    """One pass over the tags, fixing structure (see :func:`prepare_content`)."""
+    levels = sorted({int(n) for n in _HEADING.findall(content)})
+    rank = {level: min(6, heading_level + 1 + i) for i, level in enumerate(levels)}
+    previous = heading_level
+    out: list[str] = []
+    append = out.append
+    # open elements: [name in the source, name written, index of its start tag in out,
+    # name its start tag in out begins with, wrapped in an li]
+    stack: list[list[Any]] = []
+    pos = 0
+    for match in _TOKEN.finditer(content):
+        start = match.start()
+        if start > pos:
+            append(content[pos:start])
+        pos = match.end()
+        closing, name, attrs = match.groups()
+        name = name.lower()
+        if closing:
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i][0] == name:
+                    while len(stack) > i:
+                        _close(stack.pop(), append)
+                    break
+            continue
+        wrap = False
+        if name in BLOCK:
+            for entry in reversed(stack):
+                if entry[0] in TRANSPARENT:
+                    continue
+                if entry[1] not in PHRASING:
+                    break
+                entry[1] = "div"
+                out[entry[2]] = "<div" + out[entry[2]][len(entry[3]) + 1 :]
+                entry[3] = "div"
+            parent = stack[-1][1] if stack else None
+            if name == "li" and parent not in LISTS:
+                written = "div"
+            elif name in LISTS and parent in LISTS:
+                append("<li>")
+                written, wrap = name, True
+            elif name in HEADINGS:
+                previous = min(rank.get(int(name[1]), 6), previous + 1)
+                written = f"h{previous}"
+            else:
+                written = RENAME.get(name, name)
+        else:
+            written = RENAME.get(name, name)
+        append(_start_tag(written, attrs) if attrs else f"<{written}>")
+        if name not in VOID and not attrs.endswith("/"):
+            stack.append([name, written, len(out) - 1, written, wrap])
+    append(content[pos:])
+    _close_all(stack, append)
+    return "".join(out)
+
+
+def _close(entry: list[Any], append: Callable[[str], None]) -> None:
+    append(f"</{entry[1]}>")
+    if entry[4]:
+        append("</li>")
+
+
+def _close_all(stack: list[list[Any]], append: Callable[[str], None]) -> None:
+    while stack:
+        _close(stack.pop(), append)
+
+
+def _start_tag(name: str, attrs: str) -> str:
+    kept = []
+    has_alt = has_href = False
+    for m in _ATTR.finditer(attrs):
+        key = m.group(1).lower()
+        if key == "/" or key in OBSOLETE_ATTRIBUTES:
+            continue
+        value = next((v for v in m.group(2, 3, 4) if v is not None), None)
+        if key in DIMENSIONS:
+            value = (value or "").strip()
+            if name == "hr" or not value.isdigit():
+                continue
+        elif key in URL_ATTRIBUTES and value:
+            value = _URL_UNSAFE.sub(lambda c: f"%{ord(c.group()):02X}", value.strip())
+        has_alt = has_alt or key == "alt"
+        has_href = has_href or key == "href"
+        kept.append(key if value is None else f'{key}="{value}"')
+    if name == "img" and not has_alt:
+        kept.append('alt=""')
+    if name == "a" and not has_href:
+        kept = [a for a in kept if not a.startswith(("rel=", "hreflang=", "target="))]
+    return f"<{name} {' '.join(kept)}>" if kept else f"<{name}>"
+
+
+def _cut_text(segment: str, room: int) -> str:
+    """The start of a text segment, cut at a word boundary near ``room`` characters."""
+    if room <= 0:
+        return "…"
+    head = segment[: max(room, 0)]
+    space = head.rfind(" ")
+    if space > room // 2:
+        head = head[:space]
+    amp = head.rfind("&")
+    if amp != -1 and ";" not in head[amp:]:
+        head = head[:amp]
+    return head.rstrip() + "…"
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+
+
+def day_label(d: date) -> str:
+    return f"{DAYS[d.weekday()]} {d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def short_day(d: date) -> str:
+    return f"{d.day} {MONTHS[d.month - 1][:3]} {d.year}"
+
+
+def when_label(local: datetime) -> str:
+    """ "26 Nov 2026, 21:08 GMT" """
+    return f"{short_day(local.date())}, {local:%H:%M} {local.tzname() or ''}".rstrip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates
+
+
+def default_templates_dir() -> Path:
+    """The default theme: the installed package's ``templates/``, else the repository's."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parents[1] / "templates"):
+        if (candidate / "index.html").is_file():
+            return candidate
+    raise TemplateError(
+        f"campplanet's default templates are missing (looked in {here / 'templates'} and "
+        f"{here.parents[1] / 'templates'}); reinstall campplanet"
+    )
+
+
+def _finalize(value: Any) -> Any:
+    """Applied to every printed value: None prints nothing; XML-forbidden characters go."""
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return value  # entry content, cleaned by prepare_content
+    if isinstance(value, str) and not value.isprintable():
+        cleaned = strip_html_invalid(strip_invalid_xml_chars(value))
+        if cleaned != value:
+            return Markup(cleaned) if isinstance(value, Markup) else cleaned
+    return value
+
+
+def make_environment(settings: Settings) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if settings.render.templates:
+        folder = settings.path(settings.render.templates)
+        if not folder.is_dir():
+            raise TemplateError(f"[render] templates: {folder} is not a folder")
+        loaders.append(jinja2.FileSystemLoader(str(folder)))
+    loaders.append(jinja2.FileSystemLoader(str(default_templates_dir())))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["rfc3339"] = xmlout.rfc3339
+    env.filters["rfc822"] = xmlout.rfc822
+    env.filters["day_label"] = day_label
+    env.filters["short_day"] = short_day
+    return env
+
+
+def _render(env: jinja2.Environment, name: str, **context: Any) -> str:
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateNotFound as e:
+        raise TemplateError(f"template {e.name} not found in the theme") from None
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"{e.filename or e.name}:{e.lineno}: {e.message}") from None
+    except jinja2.UndefinedError as e:
+        raise TemplateError(f"template {name}: {e.message}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the site
+
+
+def badge_class(feed: FeedView) -> str:
+    return f"c{zlib.crc32(feed.url.encode('utf-8', 'replace')) % BADGE_COLOURS}"
+
+
+def make_items(settings: Settings, entries: Sequence[EntryView], tz: ZoneInfo) -> list[Item]:
+    summary_only = settings.render.content == "summary"
+    items = []
+    badges: dict[str, str] = {}
+    for e in entries:
+        if summary_only:
+            content = Markup("<p>%s</p>") % e.summary if e.summary else Markup("")
+            cut = bool(e.link)
+        else:
+            text, cut = prepare_content(e.content, settings.render.cut_after)
+            content = Markup(text)
+        local = e.date.astimezone(tz)
+        badge = badges.get(e.feed.url)
+        if badge is None:
+            badge = badges[e.feed.url] = badge_class(e.feed)
+        items.append(
+            Item(
+                entry=e,
+                title=e.title.strip() or "Untitled",
+                content=content,
+                cut=cut,
+                day=local.date(),
+                time=f"{local:%H:%M} {local.tzname() or ''}".rstrip(),
+                badge=badge,
+            )
+        )
+    return items
+
+
+def page_path(number: int) -> str:
+    return "index.html" if number == 1 else f"page/{number}/index.html"
+
+
+def _link(from_number: int, to_number: int) -> str:
+    root = "" if from_number == 1 else "../../"
+    return (root or "./") if to_number == 1 else f"{root}page/{to_number}/"
+
+
+def make_pages(items: list[Item], per_page: int) -> list[Page]:
+    count = max(1, math.ceil(len(items) / per_page))
+    pages = []
+    for number in range(1, count + 1):
+        chunk = items[(number - 1) * per_page : number * per_page]
+        days: list[Day] = []
+        for item in chunk:
+            if not days or days[-1].day != item.day:
+                days.append(Day(item.day, day_label(item.day), []))
+            days[-1].items.append(item)
+        pages.append(
+            Page(
+                number=number,
+                count=count,
+                path=page_path(number),
+                root="" if number == 1 else "../../",
+                days=days,
+                newer=_link(number, number - 1) if number > 1 else None,
+                older=_link(number, number + 1) if number < count else None,
+            )
+        )
+    return pages
+
+
+def render_site(
+    settings: Settings,
+    entries: Sequence[EntryView],
+    feeds: Sequence[FeedView],
+    *,
+    last_refresh: datetime | None = None,
+) -> RenderReport:
+    """Write the site into ``settings.path(settings.planet.output)``.
+
+    ``entries`` are the shown entries, newest first; ``feeds`` every subscription;
+    ``last_refresh`` the time of the last successful fetch, shown on the subscriptions page.
+    """
+    started = time.perf_counter()
+    out_dir = settings.path(settings.planet.output)
+    report = RenderReport(output=str(out_dir))
+    files = build_files(settings, entries, feeds, last_refresh=last_refresh)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for rel, data in files.items():
+            target = out_dir / rel
+            if write_if_changed(target, data):
+                report.written.append(rel)
+            else:
+                report.unchanged.append(rel)
+        report.removed = remove_stale_pages(out_dir, files)
+    except OSError as e:
+        raise CampplanetError(
+            f"cannot write the site into {out_dir}: {e.strerror or e} ({e.filename or out_dir})"
+        ) from None
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def build_files(
+    settings: Settings,
+    entries: Sequence[EntryView],
+    feeds: Sequence[FeedView],
+    *,
+    last_refresh: datetime | None = None,
+    outputs: tuple[Output, ...] = OUTPUTS,
+) -> dict[str, bytes]:
+    """Every file of the site, by path relative to the output folder. No I/O but templates."""
+    tz = ZoneInfo(settings.planet.timezone)
+    env = make_environment(settings)
+    site = Site(
+        settings=settings,
+        items=make_items(settings, entries, tz),
+        feeds=list(feeds),
+        last_refresh=last_refresh,
+        tz=tz,
+        outputs=outputs,
+    )
+    files: dict[str, bytes] = {}
+    for output in outputs:
+        if output.paged:
+            assert output.template is not None
+            template = output.template
+            for page in make_pages(site.items, settings.planet.items):
+                text = _render(env, template, site=site, page=page, root=page.root)
+                files[page.path] = _encode(text)
+        elif output.template is not None:
+            files[output.path] = _encode(_render(env, output.template, site=site, root=""))
+        elif output.build is not None:
+            files[output.path] = _encode(output.build(site))
+    return files
+
+
+def _encode(text: str) -> bytes:
+    # Anything unencodable left by a theme (a lone surrogate) becomes U+FFFD, not a crash.
+    return text.encode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically unless it already holds exactly these bytes."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return True
+
+
+def remove_stale_pages(out_dir: Path, files: dict[str, bytes]) -> list[str]:
+    """Remove archive pages (page/N/index.html) the site no longer has."""
+    removed = []
+    pages = out_dir / "page"
+    if not pages.is_dir():
+        return removed
+    for folder in sorted(pages.iterdir()):
+        if not (folder.is_dir() and folder.name.isdigit()):
+            continue
+        rel = f"page/{folder.name}/index.html"
+        if rel in files:
+            continue
+        index = folder / "index.html"
+        if index.is_file():
+            index.unlink()
+            removed.append(rel)
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # something else lives there; leave it
+    return removed
