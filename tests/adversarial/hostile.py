@@ -485,9 +485,12 @@ def css_text(value: str) -> str:
 def css_problems(value: str, where: str) -> list[str]:
     text = css_text(value)
     found = []
-    for bad in ("expression", "javascript:", "vbscript:", "behavior", "-moz-binding", "@import"):
-        if bad in re.sub(r"\s", "", text):
+    squeezed = re.sub(r"\s", "", text)
+    for bad in ("expression(", "javascript:", "vbscript:", "-moz-binding", "@import"):
+        if bad in squeezed:
             found.append(f"{where}: CSS with {bad}: {value[:80]!r}")
+    if re.search(r"(?<![\w-])behavior:", squeezed):  # IE's HTC behaviours, not scroll-behavior
+        found.append(f"{where}: CSS with behavior: {value[:80]!r}")
     if re.search(r"position\s*:\s*(fixed|absolute|sticky)", text):
         found.append(f"{where}: CSS positions content over the page: {value[:80]!r}")
     return found
