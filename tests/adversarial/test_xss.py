@@ -312,9 +312,8 @@ def test_opml_text_is_shown_as_text(hostile_site):
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
 def test_no_script_runs_in_chromium(hostile_site, tmp_path):
     run, info = hostile_site
-    pages = sorted(run.public.rglob("*.html"))
-    assert pages
-    for p in pages[:3]:
+    pages = [run.public / "index.html", *sorted(run.public.rglob("*.html"))[:2]]
+    for p in pages:
         dom = chromium_dom(p, tmp_path / f"profile-{p.stem}")
         assert "<html" in dom, f"Chromium rendered nothing for {p}"
         root = html5lib.parse(dom, namespaceHTMLElements=False)
@@ -323,4 +322,5 @@ def test_no_script_runs_in_chromium(hostile_site, tmp_path):
         )
         assert "PWNED" not in title
         assert root.get("data-pwned") is None  # set on <html> by any payload that ran
-        assert sum(f"C{m}" in dom for m in info["markers"]) >= 50  # the entries rendered
+        if p.name == "index.html" and p.parent == run.public:
+            assert sum(f"C{m}" in dom for m in info["markers"]) >= 50  # entries rendered
