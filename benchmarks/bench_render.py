@@ -21,7 +21,41 @@ from campplanet.config import PlanetSettings, Settings
 from campplanet.render import render_site
 from campplanet.types import EntryView, FeedView
 
-WORDS = ["council", "digital", "service", "users", "data", "team", "open", "design", "research", "public", "local", "government", "camp", "session", "notes", "accessibility", "content", "strategy", "agile", "delivery", "housing", "social", "care", "website", "platform", "community", "budget", "library", "planning", "roads", "waste", "api", "standards"]
+WORDS = (
+    "council",
+    "digital",
+    "service",
+    "users",
+    "data",
+    "team",
+    "open",
+    "design",
+    "research",
+    "public",
+    "local",
+    "government",
+    "camp",
+    "session",
+    "notes",
+    "accessibility",
+    "content",
+    "strategy",
+    "agile",
+    "delivery",
+    "housing",
+    "social",
+    "care",
+    "website",
+    "platform",
+    "community",
+    "budget",
+    "library",
+    "planning",
+    "roads",
+    "waste",
+    "api",
+    "standards",
+)
 
 
 def paragraph(rng: random.Random) -> str:

@@ -13,18 +13,23 @@ renamed into place.
 
 from __future__ import annotations
 
+import contextlib
+import html
 import math
+import multiprocessing
 import os
 import re
 import time
 import zlib
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -35,6 +40,7 @@ from campplanet.config import Settings
 from campplanet.exceptions import CampplanetError
 from campplanet.sanitize import strip_invalid_xml_chars
 from campplanet.types import EntryView, FeedView
+from campplanet.xmlout import strip_html_invalid
 
 BADGE_COLOURS = 8  # .c0 … .c7 in style.css
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -169,11 +175,12 @@ class Site:
     """Everything the templates and builders share."""
 
     settings: Settings
-    items: list[Item]  # every shown entry, newest first
+    entries: list[EntryView]  # every shown entry, newest first
     feeds: list[FeedView]  # every subscription
     last_refresh: datetime | None
     tz: ZoneInfo
     outputs: tuple[Output, ...]
+    _feed_items: list[Item] | None = None
 
     @property
     def planet(self):
@@ -188,16 +195,42 @@ class Site:
     @property
     def feed_items(self) -> list[Item]:
         """The newest planet.items entries, each id once, for the merged feeds."""
-        seen: set[str] = set()
-        out = []
-        for item in self.items:
-            if item.entry.id in seen:
-                continue
-            seen.add(item.entry.id)
-            out.append(item)
-            if len(out) == self.settings.planet.items:
-                break
-        return out
+        if self._feed_items is None:
+            seen: set[str] = set()
+            chosen = []
+            for entry in self.entries:
+                if entry.id in seen:
+                    continue
+                seen.add(entry.id)
+                chosen.append(entry)
+                if len(chosen) == self.settings.planet.items:
+                    break
+            self._feed_items = make_items(self.settings, chosen, self.tz)
+        return self._feed_items
+
+    @property
+    def page_count(self) -> int:
+        return max(1, math.ceil(len(self.entries) / self.settings.planet.items))
+
+    def page(self, number: int) -> Page:
+        """Archive page ``number`` (1 is the front page)."""
+        per_page = self.settings.planet.items
+        chunk = self.entries[(number - 1) * per_page : number * per_page]
+        days: list[Day] = []
+        for item in make_items(self.settings, chunk, self.tz):
+            if not days or days[-1].day != item.day:
+                days.append(Day(item.day, day_label(item.day), []))
+            days[-1].items.append(item)
+        count = self.page_count
+        return Page(
+            number=number,
+            count=count,
+            path=page_path(number),
+            root="" if number == 1 else "../../",
+            days=days,
+            newer=_link(number, number - 1) if number > 1 else None,
+            older=_link(number, number + 1) if number < count else None,
+        )
 
     @property
     def updated(self) -> datetime:
@@ -322,7 +355,6 @@ _ATTR = re.compile(r"""\s*([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>
 _TAGS = re.compile(r"<[^>]*>")
 _SPLIT_TAGS = re.compile(r"(<[^>]*>)")
 _HEADING = re.compile(r"<h([1-6])\b", re.IGNORECASE)
-_HTML_INVALID_TABLE = dict.fromkeys([*range(0x7F, 0xA0), *range(0xFDD0, 0xFDF0)])
 _URL_UNSAFE = re.compile(r"[\s<>\\^`{|}]")
 VOID = frozenset(
     "area base br col embed hr img input link meta param source track wbr".split()  # noqa: SIM905
@@ -417,7 +449,7 @@ _PHRASING_NAMES = "|".join(sorted(PHRASING, key=len, reverse=True))
 # A phrasing element followed by a block start tag before any block end tag: possibly a block
 # inside phrasing (or a false alarm, which only costs the slow path).
 _BLOCK_IN_PHRASING = re.compile(
-    rf"<(?:{_PHRASING_NAMES})\b[^>]*+>(?:[^<]++|<(?!/?(?:{_BLOCK_NAMES})\b)[^>]*+>)*+"
+    rf"<(?:{_PHRASING_NAMES}|h[1-6])\b[^>]*+>(?:[^<]++|<(?!/?(?:{_BLOCK_NAMES})\b)[^>]*+>)*+"
     rf"<(?:{_BLOCK_NAMES})\b"
 )
 _LIST_ITEM = re.compile(r"<(?:li|dl|dt|dd)\b")
@@ -426,10 +458,14 @@ _UNSAFE_URL = re.compile(
 )
 _A_WITHOUT_HREF = re.compile(r'<a((?:\s+(?!href=)[a-zA-Z-]+(?:="[^"]*")?)*)\s*>')
 _FIX_TAG = re.compile(
-    r"""<(img|table|t[dhr]|tbody|thead|tfoot|col|colgroup|hr|caption)\b((?:[^>"']|"[^"]*"|'[^']*')*)>"""
+    r"""<(img|iframe|video|table|t[dhr]|tbody|thead|tfoot|col|colgroup|hr|caption)\b((?:[^>"']|"[^"]*"|'[^']*')*)>"""
 )
 _ATTRIBUTES_TO_FIX = re.compile(
     r"""\s(?:align|char|charoff|summary|size|valign)=|\s(?:width|height)=(?!"\d+")"""
+)
+_EMPTY_LINK = re.compile(r'<a\s[^>]*href="[^"]*"[^>]*>\s*</a>')
+_IMAGE_LINK = re.compile(
+    r'(<a\s[^>]*?href="([^"]*)"[^>]*>\s*)(<img\s(?:[^>"]|"[^"]*")*?)alt=""((?:[^>"]|"[^"]*")*>\s*</a>)'
 )
 _RENAMED = re.compile(r"<(/?)(acronym|center|strike|tt|big)\b")
 _HEADING_TAG = re.compile(r"<(/?)h([1-6])\b")
@@ -463,6 +499,8 @@ def prepare_content(content: str, cut_after: int, *, heading_level: int = 3) -> 
     if "<h" in content:
         content = _renumber_headings(content, heading_level)
     content = _FIX_TAG.sub(_fix_tag, content)
+    if "<a" in content:
+        content = _link_text(content)
     if _RENAMED.search(content):
         content = _RENAMED.sub(lambda m: f"<{m.group(1)}{RENAME[m.group(2)]}", content)
     return content, cut
@@ -476,14 +514,6 @@ def _needs_tidy(content: str) -> bool:
         or ("<a" in content and _A_WITHOUT_HREF.search(content))
         or _BLOCK_IN_PHRASING.search(content)
     )
-
-
-def strip_html_invalid(text: str) -> str:
-    """Remove what HTML forbids though XML allows it: DEL, C1 controls, noncharacters."""
-    if text.isascii():
-        return text.replace("\x7f", "") if "\x7f" in text else text
-    cleaned = text.translate(_HTML_INVALID_TABLE)
-    return cleaned if len(cleaned) != len(text) else text
 
 
 def _fix_tag(match: re.Match[str]) -> str:
@@ -548,7 +578,10 @@ def _tidy(content: str, heading_level: int) -> str:
     for match in _TOKEN.finditer(content):
         start = match.start()
         if start > pos:
-            append(content[pos:start])
+            text = content[pos:start]
+            if stack and stack[-1][1] in LISTS and not text.isspace():
+                text = f"<li>{text}</li>"  # text straight inside a list
+            append(text)
         pos = match.end()
         closing, name, attrs = match.groups()
         name = name.lower()
@@ -572,22 +605,47 @@ def _tidy(content: str, heading_level: int) -> str:
             parent = stack[-1][1] if stack else None
             if name == "li" and parent not in LISTS:
                 written = "div"
-            elif name in LISTS and parent in LISTS:
-                append("<li>")
-                written, wrap = name, True
             elif name in HEADINGS:
                 previous = min(rank.get(int(name[1]), 6), previous + 1)
                 written = f"h{previous}"
+            elif name in ("div", "p") and _inside_heading(stack):
+                written = "span"
             else:
                 written = RENAME.get(name, name)
         else:
             written = RENAME.get(name, name)
+        if name != "li" and stack and stack[-1][1] in LISTS:
+            append("<li>")  # anything but a list item straight inside a list
+            wrap = True
         append(_start_tag(written, attrs) if attrs else f"<{written}>")
         if name not in VOID and not attrs.endswith("/"):
             stack.append([name, written, len(out) - 1, written, wrap])
     append(content[pos:])
     _close_all(stack, append)
-    return "".join(out)
+    return _link_text("".join(out))
+
+
+def _link_text(content: str) -> str:
+    """Give links a name: an image that is a link's only content gets its host as ``alt``;
+    a link with no content at all goes."""
+    if _EMPTY_LINK.search(content):
+        content = _EMPTY_LINK.sub("", content)
+    return _IMAGE_LINK.sub(_image_link, content)
+
+
+def _image_link(match: re.Match[str]) -> str:
+    host = urlsplit(html.unescape(match.group(2))).hostname or "the linked page"
+    alt = html.escape(f"Link to {host}", quote=True)
+    return f'{match.group(1)}{match.group(3)}alt="{alt}"{match.group(4)}'
+
+
+def _inside_heading(stack: list[list[Any]]) -> bool:
+    for entry in reversed(stack):
+        if entry[1] in HEADINGS:
+            return True
+        if entry[1] not in PHRASING and entry[0] not in TRANSPARENT:
+            return False
+    return False
 
 
 def _close(entry: list[Any], append: Callable[[str], None]) -> None:
@@ -766,30 +824,6 @@ def _link(from_number: int, to_number: int) -> str:
     return (root or "./") if to_number == 1 else f"{root}page/{to_number}/"
 
 
-def make_pages(items: list[Item], per_page: int) -> list[Page]:
-    count = max(1, math.ceil(len(items) / per_page))
-    pages = []
-    for number in range(1, count + 1):
-        chunk = items[(number - 1) * per_page : number * per_page]
-        days: list[Day] = []
-        for item in chunk:
-            if not days or days[-1].day != item.day:
-                days.append(Day(item.day, day_label(item.day), []))
-            days[-1].items.append(item)
-        pages.append(
-            Page(
-                number=number,
-                count=count,
-                path=page_path(number),
-                root="" if number == 1 else "../../",
-                days=days,
-                newer=_link(number, number - 1) if number > 1 else None,
-                older=_link(number, number + 1) if number < count else None,
-            )
-        )
-    return pages
-
-
 def render_site(
     settings: Settings,
     entries: Sequence[EntryView],
@@ -823,6 +857,10 @@ def render_site(
     return report
 
 
+# Above this many pages, a second process renders half of them.
+PARALLEL_PAGES = 40
+
+
 def build_files(
     settings: Settings,
     entries: Sequence[EntryView],
@@ -836,7 +874,7 @@ def build_files(
     env = make_environment(settings)
     site = Site(
         settings=settings,
-        items=make_items(settings, entries, tz),
+        entries=list(entries),
         feeds=list(feeds),
         last_refresh=last_refresh,
         tz=tz,
@@ -846,14 +884,53 @@ def build_files(
     for output in outputs:
         if output.paged:
             assert output.template is not None
-            template = output.template
-            for page in make_pages(site.items, settings.planet.items):
-                text = _render(env, template, site=site, page=page, root=page.root)
-                files[page.path] = _encode(text)
+            files.update(render_pages(site, env, output.template))
         elif output.template is not None:
             files[output.path] = _encode(_render(env, output.template, site=site, root=""))
         elif output.build is not None:
             files[output.path] = _encode(output.build(site))
+    return files
+
+
+def render_pages(site: Site, env: jinja2.Environment, template: str) -> dict[str, bytes]:
+    """Every page of a paged output; with many pages and cores, half in a second process."""
+    numbers = list(range(1, site.page_count + 1))
+    if len(numbers) < PARALLEL_PAGES or (os.cpu_count() or 1) < 2 or not _can_fork():
+        return _pages(site, env, template, numbers)
+    half = len(numbers) // 2
+    global _FORKED
+    _FORKED = (site, template)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            theirs = pool.submit(_pages_in_child, numbers[half:])
+            files = _pages(site, env, template, numbers[:half])
+            files.update(theirs.result())
+    finally:
+        _FORKED = None
+    return files
+
+
+_FORKED: tuple[Site, str] | None = None  # what a forked child renders from
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _pages_in_child(numbers: list[int]) -> dict[str, bytes]:
+    assert _FORKED is not None
+    site, template = _FORKED
+    return _pages(site, make_environment(site.settings), template, numbers)
+
+
+def _pages(
+    site: Site, env: jinja2.Environment, template: str, numbers: list[int]
+) -> dict[str, bytes]:
+    files = {}
+    for number in numbers:
+        page = site.page(number)
+        files[page.path] = _encode(_render(env, template, site=site, page=page, root=page.root))
     return files
 
 
@@ -902,8 +979,6 @@ def remove_stale_pages(out_dir: Path, files: dict[str, bytes]) -> list[str]:
         if index.is_file():
             index.unlink()
             removed.append(rel)
-        try:
+        with contextlib.suppress(OSError):  # something else lives there: leave it
             folder.rmdir()
-        except OSError:
-            pass  # something else lives there; leave it
     return removed

@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from campplanet.render import Site
 
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+_HTML_INVALID_TABLE = dict.fromkeys([*range(0x7F, 0xA0), *range(0xFDD0, 0xFDF0)])
+
+
+def strip_html_invalid(text: str) -> str:
+    """Remove what HTML forbids though XML allows it: DEL, C1 controls, noncharacters."""
+    if text.isascii():
+        return text.replace("\x7f", "") if "\x7f" in text else text
+    cleaned = text.translate(_HTML_INVALID_TABLE)
+    return cleaned if len(cleaned) != len(text) else text
 
 
 def rfc3339(when: datetime) -> str:
@@ -33,7 +42,7 @@ def rfc822(when: datetime) -> str:
 def _clean(value: Any) -> Any:
     """Strip XML-forbidden characters (which include lone surrogates) from every string."""
     if isinstance(value, str):
-        return strip_invalid_xml_chars(value)
+        return strip_html_invalid(strip_invalid_xml_chars(value))
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):

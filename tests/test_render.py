@@ -1,0 +1,562 @@
+"""The renderer: pages, feeds and OPML built from views, parsed back and checked."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import feedparser
+import html5lib
+import pytest
+from lxml import etree
+
+from campplanet.config import PlanetSettings, RenderSettings, Settings
+from campplanet.parse import ParseError, parse_feed
+from campplanet.render import (
+    OUTPUTS,
+    TemplateError,
+    cut_html,
+    default_templates_dir,
+    feed_status,
+    prepare_content,
+    render_site,
+)
+from campplanet.sanitize import strip_invalid_xml_chars
+from campplanet.types import EntryView, FeedView
+from campplanet.views import initials
+
+CORPUS = Path(__file__).parent / "data" / "feeds"
+T0 = datetime(2026, 11, 26, 21, 0, tzinfo=UTC)
+HOSTILE_TITLE = "Fish & <chips> \"quoted\" 'apos' </title>\x01\x0b\ud800\x85 ]]> end"
+HOSTILE_AUTHOR = "<b>Bob</b> & Co \x00\udfff"
+
+
+def feed(n: int = 0, **kw) -> FeedView:
+    title = kw.pop("title", f"Blog {n}")
+    values = dict(
+        url=f"https://blog{n}.example.org/feed?a=1&b=<2>",
+        title=title,
+        site=f"https://blog{n}.example.org/",
+        avatar=None,
+        initials=initials(title),
+        shown=3,
+        entries=3,
+        health="working",
+        last_success=T0,
+        updated=T0,
+    )
+    values.update(kw)
+    return FeedView(**values)
+
+
+def entry(n: int, f: FeedView | None = None, **kw) -> EntryView:
+    date = kw.pop("date", T0 - timedelta(hours=5 * n))
+    values = dict(
+        id=f"https://example.org/post/{n}?x=1&y=2",
+        link=f"https://example.org/post/{n}?x=1&y=2",
+        title=f"Post {n}",
+        content=f'<p>Body of post {n} with <a href="https://example.org/{n}">a link</a>.</p>',
+        summary=f"Body of post {n}",
+        author=f"Author {n}",
+        date=date,
+        updated=date,
+        feed=f or feed(n % 3),
+        categories=("camp",),
+    )
+    values.update(kw)
+    return EntryView(**values)
+
+
+def settings_for(tmp_path: Path, *, items: int = 5, **render) -> Settings:
+    return Settings(
+        planet=PlanetSettings(output=str(tmp_path / "public"), items=items, name="Test & Planet"),
+        render=RenderSettings(**render),
+    )
+
+
+def parse_html(path: Path):
+    return html5lib.parse(path.read_bytes(), namespaceHTMLElements=False)
+
+
+def text_of(element) -> str:
+    return "".join(element.itertext())
+
+
+def clean(text: str) -> str:
+    return re.sub("[\x7f-\x9f]", "", strip_invalid_xml_chars(text))
+
+
+def hostile_site() -> tuple[list[EntryView], list[FeedView]]:
+    bad_feed = feed(9, title='Blog <9> & "friends"', avatar="https://img.example.org/a.png?x=1&y=2")
+    entries = [
+        entry(0, bad_feed, title=HOSTILE_TITLE, author=HOSTILE_AUTHOR),
+        entry(1, link=None, id="tag:example.org,2026:1"),
+        *(entry(n) for n in range(2, 12)),
+    ]
+    return entries, [bad_feed, feed(0), feed(1), feed(2)]
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def test_front_page_structure_and_escaping(tmp_path):
+    entries, feeds = hostile_site()
+    render_site(settings_for(tmp_path), entries, feeds, last_refresh=T0)
+    public = tmp_path / "public"
+    raw = (public / "index.html").read_text()
+    doc = parse_html(public / "index.html")
+    assert doc.get("lang") == "en-GB"
+    assert len(doc.findall(".//h1")) == 1
+    assert doc.find(".//main") is not None and doc.find(".//header") is not None
+    assert doc.findall(".//script") == [] and "<chips>" not in raw
+    csp = [m.get("content") for m in doc.iter("meta") if m.get("http-equiv")]
+    assert "script-src 'none'" in csp[0]
+    skip = doc.find(".//a[@class='skip']")
+    assert doc.find(f".//*[@id='{skip.get('href')[1:]}']") is not None
+    titles = [text_of(h) for h in doc.findall(".//article//h3")]
+    assert titles[0] == clean(HOSTILE_TITLE)
+    assert len(titles) == 5  # planet.items
+    byline = text_of(doc.find(".//article//p[@class='by']"))
+    assert clean(HOSTILE_AUTHOR) in byline and 'Blog <9> & "friends"' in byline
+    links = {a.get("href") for a in doc.iter("a")}
+    assert "https://example.org/post/2?x=1&y=2" in links
+    times = [t.get("datetime") for t in doc.findall(".//article//time")]
+    assert times[0] == "2026-11-26T21:00:00Z"
+    # heading levels never skip
+    levels = [
+        int(e.tag[1])
+        for e in doc.iter()
+        if isinstance(e.tag, str) and re.fullmatch("h[1-6]", e.tag)
+    ]
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
+
+
+def test_days_grouped_in_planet_timezone(tmp_path):
+    # 23:30 UTC on 26 Nov is 27 Nov in Auckland
+    late = entry(0, date=datetime(2026, 11, 26, 23, 30, tzinfo=UTC))
+    early = entry(1, date=datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
+    s = replace(
+        settings_for(tmp_path),
+        planet=PlanetSettings(output=str(tmp_path / "public"), timezone="Pacific/Auckland"),
+    )
+    render_site(s, [late, early], [late.feed, early.feed])
+    doc = parse_html(tmp_path / "public" / "index.html")
+    days = [h.find("time").get("datetime") for h in doc.findall(".//section/h2")]
+    assert days == ["2026-11-27", "2026-11-26"]
+
+
+def test_every_entry_reachable_through_next_links(tmp_path):
+    entries = [entry(n) for n in range(23)]
+    render_site(settings_for(tmp_path), entries, [feed(0), feed(1), feed(2)])
+    public = tmp_path / "public"
+    seen, page, visited = [], public / "index.html", []
+    while page is not None:
+        visited.append(page)
+        doc = parse_html(page)
+        seen += [a.get("href") for a in doc.findall(".//article//h3/a")]
+        older = doc.find(".//a[@rel='next']")
+        newer = doc.find(".//a[@rel='prev']")
+        if newer is not None:
+            target = (page.parent / newer.get("href")).resolve()
+            target = target / "index.html" if target.is_dir() else target
+            assert target == visited[-2].resolve()
+        page = None
+        if older is not None:
+            page = (visited[-1].parent / older.get("href") / "index.html").resolve()
+    assert seen == [e.link for e in entries]
+    assert len(visited) == 5
+
+
+def test_stale_archive_pages_removed(tmp_path):
+    s = settings_for(tmp_path)
+    render_site(s, [entry(n) for n in range(23)], [feed(0)])
+    assert (tmp_path / "public" / "page" / "5" / "index.html").exists()
+    report = render_site(s, [entry(n) for n in range(7)], [feed(0)])
+    assert sorted(report.removed) == [f"page/{n}/index.html" for n in (3, 4, 5)]
+    assert not (tmp_path / "public" / "page" / "3").exists()
+    assert (tmp_path / "public" / "page" / "2" / "index.html").exists()
+
+
+def test_empty_planet_renders(tmp_path):
+    report = render_site(settings_for(tmp_path), [], [])
+    doc = parse_html(tmp_path / "public" / "index.html")
+    assert "No posts yet" in text_of(doc)
+    assert "index.html" in report.written
+    assert feedparser.parse((tmp_path / "public" / "atom.xml").read_bytes()).bozo == 0
+
+
+def test_summary_mode_links_to_the_post(tmp_path):
+    e = entry(0, content="<p>FULL <b>CONTENT</b></p>", summary="Just the summary & more")
+    render_site(settings_for(tmp_path, content="summary"), [e], [e.feed])
+    doc = parse_html(tmp_path / "public" / "index.html")
+    article = doc.find(".//article")
+    assert "FULL" not in text_of(article)
+    assert "Just the summary & more" in text_of(article)
+    more = article.find(".//p[@class='more']/a")
+    assert more.get("href") == e.link
+    assert text_of(more) == f"Continue reading “{e.title}” on {e.feed.title}"
+
+
+def test_long_post_cut_with_link(tmp_path):
+    body = "".join(f"<p>Paragraph {i} <em>with</em> words words words.</p>" for i in range(200))
+    e = entry(0, content=f"<div>{body}</div>")
+    render_site(settings_for(tmp_path, cut_after=300), [e], [e.feed])
+    doc = parse_html(tmp_path / "public" / "index.html")
+    content = doc.find(".//div[@class='content']")
+    assert 250 <= len(text_of(content).strip()) <= 320
+    assert doc.find(".//p[@class='more']/a").get("href") == e.link
+    # the full post stays in the feed
+    atom = feedparser.parse((tmp_path / "public" / "atom.xml").read_bytes())
+    assert "Paragraph 199" in atom.entries[0].content[0].value
+
+
+# --- content tidying ----------------------------------------------------------------------------
+
+
+def balanced(fragment: str) -> bool:
+    void = {"br", "img", "hr", "wbr", "source", "track", "col"}
+    stack = []
+    for closing, name in re.findall(r"<(/?)([a-z][a-z0-9]*)", fragment):
+        if name in void:
+            continue
+        if closing:
+            if not stack or stack.pop() != name:
+                return False
+        else:
+            stack.append(name)
+    return not stack
+
+
+@pytest.mark.parametrize("limit", [1, 5, 17, 40, 60, 80])
+def test_cut_keeps_html_well_formed(limit):
+    html = (
+        '<div><p>Alpha &amp; beta <a href="https://x.org/?a=1&amp;b=2">gamma <b>delta</b></a>'
+        " epsilon</p><ul><li>one two three</li><li>four <i>five six</i></li></ul>"
+        "<blockquote><p>seven eight nine ten eleven twelve</p></blockquote></div>"
+    )
+    cut, was_cut = cut_html(html, limit)
+    assert was_cut
+    assert balanced(cut), cut
+    assert cut.startswith(html[:5])
+    assert "&amp" not in cut or re.search(r"&amp(?!;)", cut) is None
+
+
+def test_cut_leaves_short_content_alone():
+    assert cut_html("<p>short</p>", 100) == ("<p>short</p>", False)
+    assert prepare_content("<p>" + "x " * 1000 + "</p>", 0) == ("<p>" + "x " * 1000 + "</p>", False)
+
+
+def test_headings_renumbered_below_entry_title_without_skipping():
+    out, _ = prepare_content("<h1>A</h1><p>x</p><h4>B</h4><h2>C</h2><h6>D</h6>", 0)
+    levels = [int(n) for n in re.findall(r"<h([1-6])>", out)]
+    assert levels[0] == 4
+    assert all(4 <= b <= a + 1 for a, b in zip([3, *levels], levels, strict=False)), levels
+    assert balanced(out)
+
+
+@pytest.mark.parametrize(
+    ("source", "wanted"),
+    [
+        ("<span><table><tr><td>x</td></tr></table></span>", "<div><table>"),
+        ("<li>orphan</li>", "<div>orphan</div>"),
+        ("<ul><ul><li>x</li></ul></ul>", "<ul><li><ul><li>x</li></ul></li></ul>"),
+        ("<ul>loose<li>x</li></ul>", "<ul><li>loose</li><li>x</li></ul>"),
+        ('<p><img src="a.png"></p>', '<img src="a.png" alt="">'),
+        (
+            '<img src="a.png" width="100%" height="20" align="left">',
+            '<img src="a.png" height="20" alt="">',
+        ),
+        ('<a rel="nofollow ugc noopener">x</a>', "<a>x</a>"),
+        ('<a href="https://x.org/a b">x</a>', 'href="https://x.org/a%20b"'),
+        ('<a href="https://x.org/"><img src="i.png"></a>', 'alt="Link to x.org"'),
+        ("<center>c</center><tt>t</tt>", "<div>c</div><code>t</code>"),
+        ("<dl><dt>a</dt><dd>b</dd></dl>", "<div><div>a</div><div>b</div></div>"),
+        ("<h2><div>a</div></h2>", "<h4><span>a</span></h4>"),
+        ("<p>bad\x85char\ufdd0</p>", "<p>badchar</p>"),
+    ],
+)
+def test_content_made_valid(source, wanted):
+    out, _ = prepare_content(source, 0)
+    assert wanted in out
+    assert balanced(out), out
+
+
+# --- feeds -------------------------------------------------------------------------------------
+
+
+def test_atom_parses_back_with_sources(tmp_path):
+    entries, feeds = hostile_site()
+    render_site(settings_for(tmp_path), entries, feeds, last_refresh=T0)
+    data = (tmp_path / "public" / "atom.xml").read_bytes()
+    etree.fromstring(data)  # strict XML
+    atom = feedparser.parse(data)
+    assert not atom.bozo, atom.get("bozo_exception")
+    assert atom.feed.title == "Test & Planet"
+    assert atom.feed.links[0].href == "https://planet.example.org/atom.xml"
+    assert len(atom.entries) == 5
+    first = atom.entries[0]
+    assert first.title == clean(HOSTILE_TITLE)
+    assert first.author == clean(HOSTILE_AUTHOR).strip()
+    assert first.source.title == 'Blog <9> & "friends"'
+    assert first.id == "https://example.org/post/0?x=1&y=2"
+    assert first.published == "2026-11-26T21:00:00Z"
+    assert "a link" in first.content[0].value
+    assert atom.entries[1].id == "tag:example.org,2026:1"
+
+
+def test_rss_parses_back(tmp_path):
+    entries, feeds = hostile_site()
+    render_site(settings_for(tmp_path), entries, feeds)
+    data = (tmp_path / "public" / "rss.xml").read_bytes()
+    root = etree.fromstring(data)
+    items = root.findall("channel/item")
+    assert len(items) == 5
+    dc = "{http://purl.org/dc/elements/1.1/}creator"
+    content = "{http://purl.org/rss/1.0/modules/content/}encoded"
+    assert items[0].findtext(dc) == clean(HOSTILE_AUTHOR)
+    assert items[0].findtext("pubDate") == "Thu, 26 Nov 2026 21:00:00 +0000"
+    assert items[0].find("guid").get("isPermaLink") == "true"
+    assert items[1].find("guid").get("isPermaLink") == "false"
+    assert items[0].find("source").get("url") == "https://blog9.example.org/feed?a=1&b=<2>"
+    assert "<a href=" in items[0].findtext(content)
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo and parsed.entries[0].title == clean(HOSTILE_TITLE)
+
+
+def test_json_feed(tmp_path):
+    entries, feeds = hostile_site()
+    render_site(settings_for(tmp_path), entries, feeds)
+    doc = json.loads((tmp_path / "public" / "feed.json").read_text())
+    assert next(iter(doc)) == "version"
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert doc["feed_url"] == "https://planet.example.org/feed.json"
+    assert len(doc["items"]) == 5
+    for item in doc["items"]:
+        assert item["id"] and item["date_published"].endswith("Z")
+        assert "content_html" in item or "content_text" in item
+        assert item["authors"][0]["name"]
+    assert doc["items"][0]["title"] == clean(HOSTILE_TITLE)
+    assert len({i["id"] for i in doc["items"]}) == 5
+
+
+def test_opml_lists_subscriptions_as_followed(tmp_path):
+    feeds = [
+        feed(0),
+        feed(1, health="moved", moved_to="https://new.example.org/feed"),
+        feed(2, health="gone"),
+    ]
+    render_site(settings_for(tmp_path), [], feeds)
+    root = etree.fromstring((tmp_path / "public" / "opml.xml").read_bytes())
+    assert root.get("version") == "2.0"
+    outlines = root.findall("body/outline")
+    assert [o.get("xmlUrl") for o in outlines] == [
+        "https://blog0.example.org/feed?a=1&b=<2>",
+        "https://new.example.org/feed",
+    ]
+    assert all(o.get("type") == "rss" and o.get("text") for o in outlines)
+
+
+def test_feeds_keep_each_id_once(tmp_path):
+    a = entry(0)
+    b = entry(1, id=a.id)
+    render_site(settings_for(tmp_path), [a, b, entry(2)], [a.feed])
+    atom = feedparser.parse((tmp_path / "public" / "atom.xml").read_bytes())
+    assert [e.id for e in atom.entries] == [a.id, entry(2).id]
+
+
+# --- subscriptions page ----------------------------------------------------------------------
+
+
+def test_subscriptions_page_says_how_each_blog_is_doing(tmp_path):
+    feeds = [
+        feed(0, title="Alpha"),
+        feed(
+            1,
+            title="Beta",
+            health="failing",
+            failing_since=T0 - timedelta(days=2),
+            last_error="HTTP 404.",
+            last_success=T0 - timedelta(days=3),
+        ),
+        feed(2, title="Gamma", health="gone"),
+        feed(3, title="Delta", health="new", held_back=4, filtered_out=2),
+    ]
+    render_site(settings_for(tmp_path), [], feeds, last_refresh=T0)
+    doc = parse_html(tmp_path / "public" / "feeds.html")
+    items = {
+        text_of(li.find(".//h2")): " ".join(text_of(li).split())
+        for li in doc.findall(".//ul[@class='subs']/li")
+    }
+    assert list(items) == ["Alpha", "Beta", "Delta", "Gamma"]
+    assert "Working" in items["Alpha"] and "3 posts shown" in items["Alpha"]
+    assert "Failing" in items["Beta"] and "since 24 Nov 2026, 21:00 GMT: HTTP 404." in items["Beta"]
+    assert "last worked on 23 Nov 2026" in items["Beta"]
+    assert "Gone" in items["Gamma"]
+    assert "4 older posts held back" in items["Delta"] and "2 posts not shown" in items["Delta"]
+    intro = " ".join(text_of(doc.find(".//p[@class='intro']")).split())
+    assert "4 blogs: 1 working, 1 failing, 1 gone, 1 not read yet" in intro
+    assert "26 Nov 2026, 21:00 GMT" in intro
+
+
+def test_feed_status_moved():
+    s = feed_status(feed(0, health="moved", moved_to="https://n.example/f"), ZoneInfo("UTC"))
+    assert s.label == "Moved" and "https://n.example/f" in s.detail
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def test_deterministic_and_unchanged_files_keep_mtime(tmp_path):
+    entries, feeds = hostile_site()
+    s = settings_for(tmp_path)
+    first = render_site(s, entries, feeds, last_refresh=T0)
+    public = tmp_path / "public"
+    files = sorted(p for p in public.rglob("*") if p.is_file())
+    assert {str(p.relative_to(public)) for p in files} == set(first.written)
+    snapshot = {p: p.read_bytes() for p in files}
+    for p in files:
+        os.utime(p, ns=(1_000_000_000, 1_000_000_000))
+    second = render_site(s, entries, feeds, last_refresh=T0)
+    assert second.written == [] and sorted(second.unchanged) == sorted(first.written)
+    assert {p: p.read_bytes() for p in files} == snapshot
+    assert all(p.stat().st_mtime_ns == 1_000_000_000 for p in files)
+    # one change rewrites only what shows it
+    third = render_site(
+        s, [*entries[:-1], replace(entries[-1], title="Changed")], feeds, last_refresh=T0
+    )
+    assert set(third.written) == {"page/3/index.html"}
+    assert not [p for p in public.rglob(".*.tmp")]
+    assert "3 unchanged" not in third.line() and third.fields()["written"] == 1
+
+
+def test_page_written_world_readable(tmp_path):
+    old = os.umask(0o022)
+    try:
+        render_site(settings_for(tmp_path), [entry(0)], [feed(0)])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "public" / "index.html").stat().st_mode & 0o777 == 0o644
+
+
+def test_template_override_falls_back_to_default(tmp_path):
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "style.css").write_text("body { color: rebeccapurple }\n")
+    (theme / "_entry.html").write_text(
+        (default_templates_dir() / "_entry.html")
+        .read_text()
+        .replace('class="entry"', 'class="entry mine"')
+    )
+    s = settings_for(tmp_path, templates=str(theme))
+    render_site(s, [entry(0)], [feed(0)])
+    public = tmp_path / "public"
+    assert (public / "style.css").read_text() == "body { color: rebeccapurple }\n"
+    assert 'class="entry mine"' in (public / "index.html").read_text()
+    assert (public / "atom.xml").read_text().startswith("<?xml")
+
+
+def test_bad_theme_is_a_clear_error(tmp_path):
+    with pytest.raises(TemplateError, match="is not a folder"):
+        render_site(settings_for(tmp_path, templates=str(tmp_path / "nope")), [], [])
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "index.html").write_text("{% if %}")
+    with pytest.raises(TemplateError, match=r"index.html:1"):
+        render_site(settings_for(tmp_path, templates=str(theme)), [], [])
+
+
+def test_default_theme_found_and_outputs_registered():
+    folder = default_templates_dir()
+    for output in OUTPUTS:
+        if output.template:
+            assert (folder / output.template).is_file()
+    assert {o.path for o in OUTPUTS} >= {
+        "index.html",
+        "atom.xml",
+        "rss.xml",
+        "feed.json",
+        "opml.xml",
+    }
+
+
+def test_shell_and_css_under_20_kb(tmp_path):
+    render_site(settings_for(tmp_path), [entry(0, content="")], [feed(0)])
+    public = tmp_path / "public"
+    size = len((public / "index.html").read_bytes()) + len((public / "style.css").read_bytes())
+    assert size < 20_000, size
+
+
+# --- the corpus --------------------------------------------------------------------------------
+
+
+def corpus_views() -> tuple[list[EntryView], list[FeedView]]:
+    """Every parseable corpus feed as a subscription, its entries as shown entries."""
+    entries, feeds = [], []
+    for i, path in enumerate(sorted(p for p in CORPUS.rglob("*") if p.is_file())):
+        url = f"https://feeds.example.org/{path.parent.name}/{path.name}"
+        try:
+            parsed = parse_feed(path.read_bytes(), url)
+        except ParseError:
+            continue
+        title = parsed.title or path.name
+        f = FeedView(
+            url=url,
+            title=title,
+            site=parsed.link,
+            avatar=parsed.image,
+            initials=initials(title),
+            entries=len(parsed.entries),
+            shown=len(parsed.entries),
+            health=("working", "failing", "moved", "working", "new")[i % 5],
+            failing_since=T0 - timedelta(days=1),
+            last_error="HTTP 503",
+            moved_to=url + "?moved",
+            updated=T0,
+        )
+        feeds.append(f)
+        for j, e in enumerate(parsed.entries):
+            date = e.published or e.updated or T0 - timedelta(hours=i + j)
+            entries.append(
+                EntryView(
+                    id=e.guid or e.link or f"tag:feeds.example.org,2026:{i}-{j}",
+                    link=e.link,
+                    title=e.title,
+                    content=e.content,
+                    summary=e.summary,
+                    author=e.author,
+                    date=date,
+                    updated=max(e.updated or date, date),
+                    feed=f,
+                    categories=e.categories,
+                )
+            )
+    entries.sort(key=lambda e: (e.date, e.id), reverse=True)
+    return entries, feeds
+
+
+@pytest.mark.slow
+def test_whole_corpus_renders_and_parses_back(tmp_path):
+    entries, feeds = corpus_views()
+    assert len(feeds) > 50 and len(entries) > 1000
+    s = settings_for(tmp_path, items=60)
+    render_site(s, entries, feeds, last_refresh=T0)
+    public = tmp_path / "public"
+    pages = sorted(public.rglob("index.html"))
+    assert len(pages) == -(-len(entries) // 60)
+    links = set()
+    for page in pages:
+        doc = parse_html(page)
+        assert len(doc.findall(".//h1")) == 1
+        links |= {a.get("href") for a in doc.findall(".//article//h3/a")}
+    assert links == {e.link for e in entries if e.link}
+    for name in ("atom.xml", "rss.xml", "opml.xml"):
+        etree.fromstring((public / name).read_bytes())
+    atom = feedparser.parse((public / "atom.xml").read_bytes())
+    assert not atom.bozo and len(atom.entries) == 60
+    assert len(json.loads((public / "feed.json").read_text())["items"]) == 60
