@@ -132,7 +132,26 @@ def test_add_refuses_the_site_of_an_existing_feed(planet: Path, server: LocalSer
     server.serve_file("/other.xml", FEEDS / "ghost" / "cloudflare-blog-ghost3-rss.xml")
     result = add(planet, server.url("/alpha/"))
     assert result.exit_code == 1
-    assert f"on line 9: Alpha <{server.url('/alpha/feed/')}>" in result.output
+    assert (
+        f"not added: {server.url('/alpha/')} is the site of Alpha <{server.url('/alpha/feed/')}>"
+        f", already in {planet} on line 9" in result.output
+    )
+    assert not server.hits  # known without fetching
+
+
+def test_add_refuses_a_page_that_redirects_to_a_listed_site(
+    planet: Path, server: LocalServer
+) -> None:
+    page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/other.xml">'
+    server.serve("/alpha/", page, content_type=HTML)
+    server.serve("/alpha-old/", b"", status=301, headers={"Location": "/alpha/"})
+    server.serve_file("/other.xml", FEEDS / "ghost" / "cloudflare-blog-ghost3-rss.xml")
+    result = add(planet, server.url("/alpha-old/"))
+    assert result.exit_code == 1
+    assert (
+        f"not added: {server.url('/alpha/')} is the site of Alpha <{server.url('/alpha/feed/')}>"
+        f", already in {planet} on line 9" in result.output
+    )
 
 
 def test_add_refuses_a_feed_that_redirects_to_an_existing_one(
@@ -427,3 +446,35 @@ def test_add_without_a_scheme_is_refused_clearly(planet: Path) -> None:
     result = invoke("add", "my blog", "--opml", str(planet))
     assert result.exit_code == 2
     assert "my blog: not an absolute URL (it needs http:// or https://)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("link", "site"),
+    [
+        ("https://medium.com/@x?source=rss-abc------2", "https://medium.com/@x"),
+        ("https://b.example/?utm_source=feed&p=2", "https://b.example/?p=2"),
+        ("https://b.example/", "https://b.example/"),
+        ("javascript:alert(1)", None),
+        (None, None),
+    ],
+)
+def test_site_link(link: str | None, site: str | None) -> None:
+    from campplanet.cli.subscriptions import site_link
+
+    assert site_link(link) == site
+
+
+def test_duplicate_of() -> None:
+    from campplanet.cli.subscriptions import duplicate_of
+    from campplanet.types import Subscription
+
+    subs = [
+        Subscription("https://a.example/feed/", "A", html_url="https://a.example/", line=3),
+        Subscription("https://b.example/rss", "B", line=4),
+    ]
+    redirects = {"c.example/feed": "https://b.example/rss"}
+    assert duplicate_of(["http://www.A.example/feed"], subs, {}) is subs[0]
+    assert duplicate_of(["https://c.example/feed/"], subs, redirects) is subs[1]
+    assert duplicate_of(["https://c.example/feed/"], subs, {}) is None
+    assert duplicate_of([None, "https://d.example/"], subs, {}, page="http://a.example") is subs[0]
+    assert duplicate_of(["https://a.example/comments/feed/"], subs, {}) is None

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
@@ -96,8 +96,24 @@ def duplicate_of(
     return None
 
 
-def _site(url: str | None) -> str | None:
-    return url if url and re.match(r"^https?://", url, re.I) else None
+def _already_site(page: str, same: Subscription, path: Path) -> NoReturn:
+    _stop(
+        f"not added: {page} is the site of {same.title} <{same.url}>, already in {path} on "
+        f"line {same.line} (to add another feed of that site, give the feed's address)",
+        EXIT_REFUSED,
+    )
+
+
+def site_link(url: str | None) -> str | None:
+    """A home page for htmlUrl: http(s) only, without feed tracking parameters (Medium's
+    ``?source=rss-…``, ``utm_*``)."""
+    if not url or not re.match(r"^https?://", url, re.I):
+        return None
+    parts = urlsplit(url)
+    query = "&".join(
+        p for p in parts.query.split("&") if p and not re.match(r"(utm_[a-z]+|source=rss)", p, re.I)
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 @main.command()
@@ -132,7 +148,12 @@ def add(settings: Settings, url: str, name: str | None, avatar: str | None, filt
     subs = _existing(path, settings)
     redirects = _known_redirects(settings)
     if same := duplicate_of([target], subs, redirects):
-        _stop(f"{url} is already in {path} on line {same.line}: {same.title}", EXIT_REFUSED)
+        _stop(
+            f"{url} is already in {path} on line {same.line}: {same.title} <{same.url}>",
+            EXIT_REFUSED,
+        )
+    if same := duplicate_of([], subs, redirects, page=target):
+        _already_site(target, same, path)
 
     agent = _user_agent(settings)
 
@@ -148,15 +169,14 @@ def add(settings: Settings, url: str, name: str | None, avatar: str | None, filt
         _stop(f"not added: {e}", EXIT_REFUSED)
     result = found.result
     feed_url = result.permanent_url or found.url
-    same = duplicate_of(
-        [found.url, result.final_url, result.permanent_url], subs, redirects, found.page
-    )
-    if same:
+    if same := duplicate_of([found.url, result.final_url, result.permanent_url], subs, redirects):
         _stop(
             f"not added: {feed_url} is already in {path} on line {same.line}: {same.title} "
             f"<{same.url}>",
             EXIT_REFUSED,
         )
+    if found.page and (same := duplicate_of([], subs, redirects, page=found.page)):
+        _already_site(found.page, same, path)
 
     if found.page:
         click.echo(f"Feeds of {found.page}:")
@@ -168,7 +188,7 @@ def add(settings: Settings, url: str, name: str | None, avatar: str | None, filt
         click.echo(f"{found.url} has moved permanently to {feed_url}; using the new address.")
 
     title = (name or found.feed.title or "").strip() or (urlsplit(feed_url).hostname or feed_url)
-    site = _site(found.feed.link) or _site(found.page) or None
+    site = site_link(found.feed.link) or site_link(found.page)
     new = NewFeed(title, feed_url, html_url=site, avatar=avatar, filter=filter_)
     try:
         if path.exists():
