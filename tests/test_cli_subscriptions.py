@@ -183,6 +183,17 @@ def test_add_follows_a_permanent_move(planet: Path, server: LocalServer) -> None
     assert server.url("/new.xml") in [s.url for s in read_opml(planet, allow_private_networks=True)]
 
 
+def test_add_says_when_the_feed_was_a_guess(planet: Path, server: LocalServer) -> None:
+    server.serve("/blog/", b"<!DOCTYPE html><html><head></head></html>", content_type=HTML)
+    server.serve_file("/blog/feed.xml", FEEDS / "jekyll" / "lineageos-jekyll-atom.xml")
+    result = add(planet, server.url("/blog/"))
+    assert result.exit_code == 0, result.output
+    assert (
+        f"  chosen: {server.url('/blog/feed.xml')} (a usual feed address: the page names no "
+        "working posts feed)" in result.output
+    )
+
+
 def test_add_refuses_a_page_without_a_feed(planet: Path, server: LocalServer) -> None:
     before = planet.read_bytes()
     server.serve("/nothing/", b"<!DOCTYPE html><html><body>hi</body></html>", content_type=HTML)

@@ -180,7 +180,10 @@ def add(settings: Settings, url: str, name: str | None, avatar: str | None, filt
 
     if found.page:
         click.echo(f"Feeds of {found.page}:")
-        click.echo(f"  chosen: {found.chosen.describe() if found.chosen else feed_url}")
+        chosen = found.chosen.describe() if found.chosen else feed_url
+        if found.chosen and found.chosen.found == "guess":
+            chosen += " (a usual feed address: the page names no working posts feed)"
+        click.echo(f"  chosen: {chosen}")
         for other in found.alternatives:
             note = " (comments)" if other.is_comments else ""
             click.echo(f"  also:   {other.describe()}{note}")
