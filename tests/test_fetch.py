@@ -399,3 +399,34 @@ def test_human_size():
     assert human_size(10 * 1024 * 1024) == "10 MiB"
     assert human_size(1536) == "1.5 KiB"
     assert human_size(100) == "100 bytes"
+
+
+def test_keep_alive_survives_304s_redirects_and_error_pages(farm):
+    urls = [farm.add(f"/nm{i}", Route(RSS, etag='"e"')) for i in range(6)]
+    urls += [farm.add(f"/r{i}", Route(status=302, location=f"/nm{i}")) for i in range(6)]
+    urls += [farm.add(f"/e{i}", Route(b"oops" * 100, status=500)) for i in range(6)]
+    results = fetch_all([FetchRequest(u, etag='"e"') for u in urls], settings(per_host=2))
+    assert [r.outcome for r in results.values()].count(Outcome.NOT_MODIFIED) == 12
+    assert farm.connections[farm.address(0)] <= 2
+
+
+def test_a_hosts_connections_close_when_its_feeds_are_done(farm):
+    from campplanet.fetch import Fetcher
+
+    fast = [farm.add(f"/f{i}", Route(RSS), host=0) for i in range(3)]
+    slow = farm.add("/slow", Route(RSS, latency=0.5), host=1)
+
+    async def run() -> tuple[set[str], set[str]]:
+        async with Fetcher(settings(), user_agent=UA) as f:
+            for url in [*fast, slow]:
+                f.pools.hold(farm.address(0) if url in fast else farm.address(1))
+            tasks = [asyncio.create_task(f.fetch(FetchRequest(u), held=True)) for u in fast]
+            slow_task = asyncio.create_task(f.fetch(FetchRequest(slow), held=True))
+            await asyncio.gather(*tasks)
+            during = set(f.pools.pools)
+            await slow_task
+            return during, set(f.pools.pools)
+
+    during, after = asyncio.run(run())
+    assert during == {farm.address(1)}  # host 0 is done: its pool is closed
+    assert after == set()

@@ -22,6 +22,7 @@ raises for one feed's failure.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import http
 import ipaddress
@@ -63,7 +64,9 @@ async def fetch_feeds(
     if not requests:
         return
     async with Fetcher(settings, user_agent=user_agent) as fetcher:
-        tasks = [asyncio.create_task(fetcher.fetch(r)) for r in requests]
+        for r in requests:
+            fetcher.pools.hold(_host(r.url))
+        tasks = [asyncio.create_task(fetcher.fetch(r, held=True)) for r in requests]
         try:
             for done in asyncio.as_completed(tasks):
                 yield await done
@@ -172,8 +175,9 @@ class Fetcher:
         self.parked = 0
         self.max_parked = PARK_FACTOR * settings.concurrency
         self.hosts: dict[str, asyncio.Semaphore] = {}
+        self.pools = HostPools(settings)
         self.client = httpx.AsyncClient(
-            transport=_transport(settings), timeout=None, follow_redirects=False, trust_env=False
+            transport=self.pools, timeout=None, follow_redirects=False, trust_env=False
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -187,15 +191,19 @@ class Fetcher:
             self.hosts[host] = asyncio.Semaphore(self.settings.per_host)
         return self.hosts[host]
 
-    async def fetch(self, request: FetchRequest) -> FetchResult:
-        """Fetch one feed; every failure is described in the result."""
+    async def fetch(self, request: FetchRequest, *, held: bool = False) -> FetchResult:
+        """Fetch one feed; every failure is described in the result.
+
+        ``held``: the caller took a hold on the feed's host pool (see :class:`HostPools`),
+        released here when the feed is done.
+        """
         start = time.monotonic()
         url = netguard.normalise_url(request.url)
-        refusal = netguard.check_url(url, allow_private=self.settings.allow_private_networks)
-        if refusal:
-            return _failed(request, refusal, start)
-        host = urlsplit(url).hostname or ""
+        host = _host(url)
         try:
+            refusal = netguard.check_url(url, allow_private=self.settings.allow_private_networks)
+            if refusal:
+                return _failed(request, refusal, start)
             async with self.host_slot(host), _Slot(self):
                 start = time.monotonic()
                 async with asyncio.timeout(self.settings.timeout):
@@ -204,6 +212,9 @@ class Fetcher:
             return _failed(request, f"timed out after {self.settings.timeout:g} s", start)
         except Exception as e:  # one feed must never take down the run
             return _failed(request, describe_error(e), start)
+        finally:
+            if held:
+                await self.pools.release(host)
 
     async def _get(self, request: FetchRequest, url: str, host: str, start: float) -> FetchResult:
         headers = dict(self.headers)
@@ -215,18 +226,23 @@ class Fetcher:
         permanent: str | None = None
         unbroken = True
         for _hop in range(self.settings.max_redirects + 1):
-            hop_host = urlsplit(url).hostname or ""
-            if hop_host == host:
-                response = await self._send(url, headers)
-            else:
-                async with self.host_slot(hop_host):
-                    response = await self._send(url, headers)
+            hop_host = _host(url)
+            self.pools.hold(hop_host)
             try:
-                if response.status_code not in REDIRECTS:
-                    return await self._result(request, url, response, permanent, start)
-                location = response.headers.get("location")
+                if hop_host == host:
+                    response = await self._send(url, headers)
+                else:
+                    async with self.host_slot(hop_host):
+                        response = await self._send(url, headers)
+                try:
+                    if response.status_code not in REDIRECTS:
+                        return await self._result(request, url, response, permanent, start)
+                    location = response.headers.get("location")
+                    await drain(response)
+                finally:
+                    await response.aclose()
             finally:
-                await response.aclose()
+                await self.pools.release(hop_host)
             if not location:
                 return _failed(
                     request,
@@ -263,6 +279,8 @@ class Fetcher:
         start: float,
     ) -> FetchResult:
         status = response.status_code
+        if not 200 <= status < 300:
+            await drain(response)
         common = {
             "key": request.key,
             "url": request.url,
@@ -327,6 +345,19 @@ class _Slot:
         elif self.parked:
             self.fetcher.parked -= 1
         self.held = self.parked = False
+
+
+DRAIN_LIMIT = 64 * 1024
+
+
+async def drain(response: httpx.Response) -> None:
+    """Read what is left of a small unwanted body (304, redirect, error page) so the
+    connection goes back to the pool for keep-alive; a big one just closes it."""
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > DRAIN_LIMIT:
+            break
 
 
 class TooLarge(Exception):
@@ -394,24 +425,70 @@ class _Decoder:
         return data
 
 
-def _transport(settings: FetchSettings) -> httpx.AsyncHTTPTransport:
-    limits = httpx.Limits(
-        max_connections=None,  # bounded by the slots above, including parked feeds
-        max_keepalive_connections=max(settings.concurrency * 2, 20),
-        keepalive_expiry=10.0,
-    )
-    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    # Same pool httpx builds, with the address-checking network backend.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        http1=True,
-        http2=False,
-        network_backend=GuardedBackend(settings.allow_private_networks),
-    )
-    return transport
+def _host(url: str) -> str:
+    """The host part of a normalised URL, as :class:`HostPools` keys it (IDNA, lower case)."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+class HostPools(httpx.AsyncBaseTransport):
+    """One connection pool per host, open while feeds of that host are pending.
+
+    Keep-alive is reused across feeds of one host, and a host's idle connections are closed
+    as soon as nothing more is expected from it (so a run over thousands of hosts does not
+    hoard sockets). Small per-host pools also keep httpcore's pool bookkeeping, which scans
+    every connection of a pool for every request, cheap. Callers :meth:`hold` a host
+    before using it and :meth:`release` it after; the last release closes the pool.
+    """
+
+    def __init__(self, settings: FetchSettings):
+        self.settings = settings
+        self.ssl_context = httpx.create_ssl_context(trust_env=False)
+        self.backend = GuardedBackend(settings.allow_private_networks)
+        self.pools: dict[str, httpx.AsyncHTTPTransport] = {}
+        self.holds: dict[str, int] = {}
+        # Building an httpx transport loads CA certificates (~0.1 s); build one and give
+        # each host a copy with its own connection pool.
+        self.template = httpx.AsyncHTTPTransport(verify=self.ssl_context, trust_env=False)
+
+    def hold(self, host: str) -> None:
+        self.holds[host] = self.holds.get(host, 0) + 1
+
+    async def release(self, host: str) -> None:
+        self.holds[host] = self.holds.get(host, 0) - 1
+        if self.holds[host] <= 0:
+            del self.holds[host]
+            pool = self.pools.pop(host, None)
+            if pool is not None:
+                await pool.aclose()
+
+    def _pool(self, host: str) -> httpx.AsyncHTTPTransport:
+        pool = self.pools.get(host)
+        if pool is None:
+            pool = copy.copy(self.template)
+            # The pool httpx would build, with the address-checking network backend.
+            pool._pool = httpcore.AsyncConnectionPool(
+                ssl_context=self.ssl_context,
+                max_connections=None,  # bounded by the per-host slots
+                max_keepalive_connections=self.settings.per_host,
+                keepalive_expiry=30.0,
+                http1=True,
+                http2=False,
+                network_backend=self.backend,
+            )
+            self.pools[host] = pool
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.raw_host.decode("ascii", "replace").strip("[]").lower()
+        return await self._pool(host).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pools, self.pools = [self.template, *self.pools.values()], {}
+        for pool in pools:
+            await pool.aclose()
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> datetime | None:
