@@ -16,7 +16,7 @@ from campplanet import netguard
 from campplanet.cli import main, planet_options
 from campplanet.config import Settings
 from campplanet.exceptions import EXIT_ALL_FAILED, EXIT_OK, EXIT_USAGE, OPMLError
-from campplanet.opml import feed_key, lint_opml, read_opml
+from campplanet.opml import clean_name, feed_key, lint_opml, read_opml
 from campplanet.types import FetchRequest, FetchResult, Outcome, Subscription
 
 EXIT_REFUSED = EXIT_ALL_FAILED  # add refused the blog; check --fetch saw a feed fail
@@ -190,7 +190,7 @@ def add(settings: Settings, url: str, name: str | None, avatar: str | None, filt
     if feed_url != found.url:
         click.echo(f"{found.url} has moved permanently to {feed_url}; using the new address.")
 
-    title = (name or found.feed.title or "").strip() or (urlsplit(feed_url).hostname or feed_url)
+    title = clean_name(name or found.feed.title or "") or (urlsplit(feed_url).hostname or feed_url)
     site = site_link(found.feed.link) or site_link(found.page)
     new = NewFeed(title, feed_url, html_url=site, avatar=avatar, filter=filter_)
     try:
