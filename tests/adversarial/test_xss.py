@@ -302,10 +302,37 @@ def test_merged_feed_parses_and_carries_text(hostile_site, output):
     assert any("<script" in t.lower() or "<img" in t.lower() for t in titles), titles[:5]
 
 
-def test_opml_text_is_shown_as_text(hostile_site):
-    run, info = hostile_site
-    text = page_texts(run.public)
-    assert any(f"O{marker(j)}" in text for j in range(info["feeds"]))
+def _squeeze(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_opml_names_are_shown_as_text(hostile_site):
+    """Every hostile OPML name appears on the pages exactly as written: as text, escaped,
+    never as markup (a name that became markup would lose its tags from the page text)."""
+    run, _info = hostile_site
+    text = _squeeze(page_texts(run.public))
+    missing = [
+        name
+        for j, name in enumerate(VECTORS)
+        if _squeeze(f"{XSS_VECTORS[name]} O{marker(j)}".replace("\x00", "").replace("\x01", ""))
+        not in text
+    ]
+    assert missing == []
+
+
+def test_entry_titles_and_authors_are_shown_as_text(hostile_site):
+    """Every stored title and author (plain text, with payloads such as "<script>" as
+    characters) appears verbatim in the text of the pages."""
+    run, _ = hostile_site
+    text = _squeeze(page_texts(run.public))
+    rows = run.entry_rows()
+    assert len(rows) == 3 * len(VECTORS)
+    missing_titles = [r["title"] for r in rows if _squeeze(r["title"]) not in text]
+    assert missing_titles == []
+    missing_authors = [
+        r["author"] for r in rows if r["author"] and _squeeze(r["author"]) not in text
+    ]
+    assert missing_authors == []
 
 
 @pytest.mark.browser
