@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from campplanet.exceptions import OPMLError
 from campplanet.opml import clean_name, lint_opml, read_opml
 from campplanet.opml_edit import NewFeed, add_feed, insert_feed, new_document, outline_xml
+from campplanet.types import Subscription
 
 OPML = Path(__file__).parent / "data" / "opml"
 REAL = Path(__file__).parent.parent / "feeds.opml"
@@ -198,11 +200,9 @@ def test_new_document() -> None:
     assert result.splitlines()[7].startswith(b"    <outline ")
 
 
-def read_opml_bytes(data: bytes, tmp: list[Path] = []) -> list:  # noqa: B006
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "f.opml"
+def read_opml_bytes(data: bytes) -> list[Subscription]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "f.opml"
         path.write_bytes(data)
         return read_opml(path)
 
