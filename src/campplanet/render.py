@@ -396,6 +396,9 @@ PHRASING = frozenset(
 TRANSPARENT = frozenset(("a", "ins", "del"))
 BLOCK = frozenset(
     [
+        "center",
+        "dt",
+        "dd",
         "address",
         "article",
         "aside",
