@@ -26,6 +26,7 @@ import asyncio
 import gzip
 import http
 import ipaddress
+import ssl
 import threading
 import zlib
 from collections import defaultdict
@@ -88,8 +89,16 @@ def loopback(index: int) -> str:
 class Farm:
     """``hosts`` local HTTP servers, one per loopback address, each on its own port."""
 
-    def __init__(self, hosts: int = 1, *, addresses: list[str] | None = None):
+    def __init__(
+        self,
+        hosts: int = 1,
+        *,
+        addresses: list[str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ):
+        """``tls``: a server-side SSL context; the farm then speaks https."""
         self.addresses = addresses or [loopback(i) for i in range(hosts)]
+        self.tls = tls
         self.ports: dict[str, int] = {}
         self.routes: dict[tuple[str, str], Route] = {}
         self.seen: list[Request] = []
@@ -110,7 +119,8 @@ class Farm:
 
     def base(self, host: int = 0) -> str:
         address = self.addresses[host]
-        return f"http://{address}:{self.ports[address]}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{address}:{self.ports[address]}"
 
     def url(self, path: str, host: int = 0) -> str:
         return self.base(host) + path
@@ -175,7 +185,11 @@ class Farm:
     async def _listen(self) -> None:
         for address in self.addresses:
             server = await asyncio.start_server(
-                lambda r, w, a=address: self._connection(r, w, a), address, 0, backlog=1024
+                lambda r, w, a=address: self._connection(r, w, a),
+                address,
+                0,
+                backlog=1024,
+                ssl=self.tls,
             )
             self._servers.append(server)
             self.ports[address] = server.sockets[0].getsockname()[1]
@@ -209,7 +223,7 @@ class Farm:
                     self.active[address] -= 1
                 if not keep_alive:
                     return
-        except (ConnectionError, asyncio.CancelledError):
+        except (ConnectionError, ssl.SSLError, asyncio.CancelledError):
             pass
         finally:
             self._tasks.discard(task)
@@ -218,7 +232,12 @@ class Farm:
     async def _read_request(self, reader: asyncio.StreamReader, address: str) -> Request | None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            ssl.SSLError,
+        ):
             return None
         lines = head.decode("latin-1").split("\r\n")
         try:

@@ -430,3 +430,90 @@ def test_a_hosts_connections_close_when_its_feeds_are_done(farm):
     during, after = asyncio.run(run())
     assert during == {farm.address(1)}  # host 0 is done: its pool is closed
     assert after == set()
+
+
+# -- TLS ---------------------------------------------------------------------------------------
+
+
+def make_certificate(folder, san: str) -> tuple[str, str]:
+    """A self-signed certificate and key for ``san`` (e.g. "IP:127.0.1.1"), made by openssl."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=campplanet test",
+         "-addext", f"subjectAltName={san}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def tls_farm(cert: str, key: str) -> Farm:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return Farm(tls=context)
+
+
+def fetch_trusting(url: str, cert: str | None) -> FetchResult:
+    from campplanet.fetch import Fetcher
+
+    async def run() -> FetchResult:
+        async with Fetcher(settings(), user_agent=UA) as f:
+            if cert:
+                f.pools.ssl_context.load_verify_locations(cert)
+            return await f.fetch(FetchRequest(url))
+
+    return asyncio.run(run())
+
+
+def test_tls_verifies_the_url_host_through_the_guarded_connection(tmp_path):
+    cert, key = make_certificate(tmp_path, "IP:127.0.1.1")
+    with tls_farm(cert, key) as farm:
+        url = farm.add("/feed", Route(RSS))
+        assert url.startswith("https://127.0.1.1:")
+        untrusted = fetch_trusting(url, None)
+        assert untrusted.outcome is Outcome.FAILED
+        assert untrusted.error == "TLS certificate is self-signed"
+        trusted = fetch_trusting(url, cert)
+        assert trusted.outcome is Outcome.OK and trusted.body == RSS
+
+
+def test_tls_certificate_for_another_host(tmp_path):
+    cert, key = make_certificate(tmp_path, "DNS:blog.example.org")
+    with tls_farm(cert, key) as farm:
+        result = fetch_trusting(farm.add("/feed", Route(RSS)), cert)
+    assert result.error == "TLS certificate is for another host name"
+
+
+@pytest.mark.parametrize(
+    ("verify_message", "error"),
+    [
+        ("certificate has expired", "TLS certificate expired"),
+        ("certificate is not yet valid", "TLS certificate is not yet valid"),
+        ("self-signed certificate in certificate chain", "TLS certificate is self-signed"),
+        ("unable to get local issuer certificate", "TLS certificate is from an unknown authority"),
+        ("certificate revoked", "TLS certificate not accepted (certificate revoked)"),
+    ],
+)
+def test_certificate_errors_are_named(verify_message, error):
+    import ssl
+
+    import httpx
+
+    from campplanet.fetch import describe_error
+
+    cause = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED]")
+    cause.verify_message = verify_message
+    try:
+        try:
+            raise cause
+        except ssl.SSLError as e:
+            raise httpx.ConnectError(str(e)) from e
+    except httpx.ConnectError as wrapped:
+        assert describe_error(wrapped) == error
