@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 
@@ -510,3 +511,66 @@ def test_parse_runs_in_a_process_pool_and_results_pickle() -> None:
     assert pickle.loads(pickle.dumps(results)) == results
     error = pickle.loads(pickle.dumps(ParseError("empty response")))
     assert str(error) == "empty response"
+
+
+# --- resource safety and fuzzing -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<!-- -->" * 300, "not well-formed XML"),
+        (b"<!---->" * 300 + b"<!DOCTYPE html><p>x", "returned an HTML page, not a feed"),
+        (b"\xef\xbb\xbf<!-- a -->\n<HTML><body>", "returned an HTML page, not a feed"),
+    ],
+)
+def test_comment_runs_do_not_backtrack(body: bytes, message: str) -> None:
+    """A pattern over leading comments once took exponential time on a run of empty ones."""
+    started = time.perf_counter()
+    with pytest.raises(ParseError, match=message):
+        parse_feed(body, URL)
+    assert time.perf_counter() - started < 2
+
+
+def test_deeply_nested_content_is_bounded() -> None:
+    body = rss(
+        f"<item><title>t</title><description>{'&lt;div&gt;' * 100_000}x</description></item>"
+    )
+    started = time.perf_counter()
+    feed = parse_feed(body, URL)
+    assert feed.entries[0].summary == "x"
+    assert time.perf_counter() - started < 10
+
+
+SEED = rss(
+    "<item><title>A &amp; B</title><link>/a</link><guid>g</guid>"
+    "<pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate><description>&lt;p&gt;Hi "
+    "&lt;a href='x'&gt;x&lt;/a&gt;&lt;/p&gt;</description><category>c</category></item>"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_feeds_parse_or_fail_clearly(data: st.DataObject) -> None:
+    body = bytearray(SEED)
+    for _ in range(data.draw(st.integers(1, 8))):
+        op = data.draw(st.sampled_from(["flip", "cut", "insert", "delete"]))
+        at = data.draw(st.integers(0, len(body)))
+        if op == "flip" and at < len(body):
+            body[at] = data.draw(st.integers(0, 255))
+        elif op == "cut":
+            del body[at:]
+        elif op == "insert":
+            body[at:at] = data.draw(
+                st.sampled_from([b"<", b"&", b"]]>", b"\x00", b"<![CDATA[", b"&#0;", b"\xff\xfe"])
+            )
+        else:
+            del body[at : at + data.draw(st.integers(1, 20))]
+    try:
+        feed = parse_feed(bytes(body), URL)
+    except ParseError as e:
+        assert str(e)
+    else:
+        for entry in feed.entries:
+            assert entry.key and entry.title
+            assert entry.link is None or entry.link.startswith(("http://", "https://"))

@@ -4,6 +4,7 @@ way a browser would (html5lib), never by looking for substrings."""
 from __future__ import annotations
 
 import re
+import time
 
 import html5lib
 import pytest
@@ -18,6 +19,7 @@ from campplanet.sanitize import (
     sanitize_html,
     strip_invalid_xml_chars,
     summarize,
+    too_deep,
 )
 
 BASE = "https://blog.example.org/2024/05/post.html"
@@ -527,3 +529,41 @@ def test_text_helpers_never_raise_and_give_clean_text(text: str) -> None:
     for out in (html_to_text(text), summarize(text), plain_title(text)):
         assert strip_invalid_xml_chars(out) == out
         assert out == out.strip()
+
+
+# --- cost: nesting that would take html5ever quadratic time -----------------------------------
+
+
+@pytest.mark.parametrize("unit", ["<div>", "<ul>", "<blockquote>", "<section>", "<b><div>"])
+def test_deep_nesting_is_flattened_quickly(unit: str) -> None:
+    fragment = unit * 100_000 + "<script>alert(1)</script>deep &amp; text"
+    assert too_deep(fragment)
+    started = time.perf_counter()
+    out = sanitize_html(fragment, BASE)
+    text = html_to_text(fragment)
+    title = plain_title(fragment)
+    assert time.perf_counter() - started < 5
+    assert_inert(out)
+    assert out == "<p>alert(1) deep &amp; text</p>"
+    assert text == title == "alert(1) deep & text"
+
+
+def test_ordinary_nesting_and_many_paragraphs_keep_their_markup() -> None:
+    nested = "<div>" * 100 + "<p>deep</p>" + "</div>" * 100
+    paragraphs = "<p>para" * 2000 + "<ul>" + "<li>item" * 2000 + "</ul>"
+    for fragment in (nested, paragraphs):
+        assert not too_deep(fragment)
+    assert "<div><p>deep</p></div>" in sanitize_html(nested, BASE)
+    out = sanitize_html(paragraphs, BASE)
+    assert out.count("<p>") == 2000 and out.count("<li>") == 2000
+
+
+def test_unclosed_angle_brackets_do_not_cost_quadratic_time() -> None:
+    outputs = []
+    started = time.perf_counter()
+    for fragment in ("<" * 300_000, "<a href='" * 100_000, "<div " * 100_000):
+        outputs.append(sanitize_html(fragment, BASE))
+        html_to_text(fragment)
+    assert time.perf_counter() - started < 10
+    for out in outputs:
+        assert_inert(out[:20_000])  # html5lib is slow; the output repeats itself

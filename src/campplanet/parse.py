@@ -33,7 +33,7 @@ from campplanet.types import ParsedEntry, ParsedFeed
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)$", re.IGNORECASE)
 MAX_TITLE = 300  # characters; longer titles are cut with "…"
-_HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html|<head|<body)", re.I | re.S)
+_HTML_START = re.compile(rb"<!doctype\s+html|<html|<head|<body", re.I)
 
 
 # feedparser resolves an RSS guid or Atom id that looks like a relative URL against the fetch
@@ -153,7 +153,20 @@ def _starts_like_markup(body: bytes) -> bool:
 
 
 def _retag_utf8(text: str) -> bytes:
-    return _UTF16_DECLARATION.sub(rb"\1utf-8\3", text.encode("utf-8"))
+    body = text.encode("utf-8")
+    return _UTF16_DECLARATION.sub(rb"\1utf-8\3", body[:256], count=1) + body[256:]
+
+
+def _is_html_page(body: bytes) -> bool:
+    """The document starts (after comments) like an HTML page. No regex over the comments:
+    a pattern for them backtracks exponentially on a run of empty comments."""
+    head = body[:4096].removeprefix(b"\xef\xbb\xbf").lstrip()
+    while head.startswith(b"<!--"):
+        end = head.find(b"-->", 4)
+        if end < 0:
+            return False
+        head = head[end + 3 :].lstrip()
+    return _HTML_START.match(head) is not None
 
 
 def _content(entry: Any) -> tuple[str, str | None]:
@@ -252,19 +265,21 @@ def parse_feed(
     if not _starts_like_markup(body):
         raise ParseError("not a feed (neither XML nor JSON)")
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
-    result = feedparser.parse(
-        body,
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        result = feedparser.parse(
+            body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+    except (UnicodeError, ValueError, LookupError) as e:
+        # feedparser trusts the encoding declaration: non-ASCII or NUL bytes in its name
+        # escape as these.
+        raise ParseError(f"unreadable character encoding declaration ({type(e).__name__})") from e
     entries = result.get("entries") or []
     if not entries and result.get("bozo") and (problem := _problem(result)):
-        if _HTML_START.match(body[:2048]):
+        if _is_html_page(body):
             raise ParseError("returned an HTML page, not a feed")
         raise ParseError(problem)
     if not result.get("version") and not entries:
-        if _HTML_START.match(body[:2048]):
+        if _is_html_page(body):
             raise ParseError("returned an HTML page, not a feed")
         problem = _problem(result)
         if problem and problem.startswith("not well-formed"):

@@ -67,6 +67,43 @@ _SPACE = re.compile(r"\s+")
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
 
 
+# html5ever (inside nh3) checks the stack of open elements at each block start tag, so deeply
+# nested markup costs quadratic time: 100,000 nested <div>s take minutes. Nesting deeper than
+# any real post is turned into plain text without parsing it as HTML.
+MAX_DEPTH = 256
+_NOT_NESTING = frozenset({
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+    "source", "track", "wbr", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th",
+    "tbody", "thead", "tfoot", "rt", "rp", "colgroup",
+})  # fmt: skip
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+_TAG_LINEAR = re.compile(r"<[^<>]*>")  # [^<>]: linear even on "<<<<..." without ">"
+
+
+def too_deep(fragment: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether the markup nests elements more than ``limit`` deep (counted generously:
+    elements that close themselves, such as <p> and <li>, do not count)."""
+    if fragment.count("<") <= limit:
+        return False
+    depth = 0
+    for match in _TAG_NAME.finditer(fragment):
+        if match.group(2).lower() in _NOT_NESTING:
+            continue
+        if match.group(1):
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            if depth > limit:
+                return True
+    return False
+
+
+def _crude_text(fragment: str) -> str:
+    """Text of markup too deep to parse: tags dropped by pattern, entities decoded."""
+    text = html.unescape(_TAG_LINEAR.sub(" ", fragment))
+    return _SPACE.sub(" ", strip_invalid_xml_chars(text)).strip()
+
+
 def strip_invalid_xml_chars(text: str) -> str:
     """Remove what XML 1.0 forbids: C0 controls but tab/newline/CR, lone surrogates,
     U+FFFE and U+FFFF."""
@@ -176,6 +213,9 @@ def sanitize_html(
     """Clean untrusted HTML down to the allow-list, with absolute URLs."""
     if not fragment:
         return ""
+    if too_deep(fragment):
+        text = _crude_text(fragment)
+        return f"<p>{html.escape(text, quote=False)}</p>" if text else ""
     cleaned = nh3.clean(
         strip_invalid_xml_chars(fragment),
         tags=TAGS,
@@ -186,7 +226,10 @@ def sanitize_html(
         link_rel="nofollow ugc noopener",
         # One attribute per tag: nh3 adds several in a random order, and the same post must
         # always give the same HTML (the store compares it to notice edits).
-        set_tag_attribute_values={"img": {"loading": "lazy"}, "iframe": {"sandbox": IFRAME_SANDBOX}},
+        set_tag_attribute_values={
+            "img": {"loading": "lazy"},
+            "iframe": {"sandbox": IFRAME_SANDBOX},
+        },
         strip_comments=True,
     )
     if "<iframe" in cleaned:
@@ -198,6 +241,8 @@ def html_to_text(fragment: str) -> str:
     """The readable text of an HTML fragment, whitespace collapsed."""
     if not fragment:
         return ""
+    if too_deep(fragment):
+        return _crude_text(_BLOCK.sub(r" <\1\2", fragment))
     spaced = _BLOCK.sub(r" <\1\2", fragment)
     text = nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"})
     return _SPACE.sub(" ", strip_invalid_xml_chars(html.unescape(text))).strip()
@@ -216,7 +261,9 @@ def plain_title(text: str, *, is_html: bool = True) -> str:
     the double-escaped ones some platforms produce ("Q&amp;amp;A" -> "Q&A")."""
     if not text:
         return ""
-    if is_html:
+    if is_html and too_deep(text):
+        text = _crude_text(text)
+    elif is_html:
         text = html.unescape(nh3.clean(text, tags=set(), clean_content_tags={"script", "style"}))
     if _ENTITY.search(text):
         text = html.unescape(text)
