@@ -517,3 +517,20 @@ def test_certificate_errors_are_named(verify_message, error):
             raise httpx.ConnectError(str(e)) from e
     except httpx.ConnectError as wrapped:
         assert describe_error(wrapped) == error
+
+
+def test_server_closing_without_an_answer(farm):
+    url = farm.add("/feed", Route(hang=0.05))
+    result = fetch(url)
+    assert result.outcome is Outcome.FAILED
+    assert result.error == "the server closed the connection without a complete response"
+
+
+def test_resolved_addresses_ipv4_first_and_literals_as_given():
+    from campplanet.fetch import resolve
+
+    assert asyncio.run(resolve("127.0.3.4", 80)) == ["127.0.3.4"]
+    assert asyncio.run(resolve("[::1]", 80)) == ["::1"]
+    addresses = asyncio.run(resolve("localhost", 80))
+    assert "127.0.0.1" in addresses
+    assert addresses == sorted(addresses, key=lambda ip: ":" in ip)

@@ -105,8 +105,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     httpx sends the URL's Host header; only the TCP connection goes to the checked IP.
     """
 
-    def __init__(self, allow_private: bool):
+    def __init__(self, allow_private: bool, attempt_timeout: float | None = None):
         self.allow_private = allow_private
+        self.attempt_timeout = attempt_timeout  # per address, when a host has several
         self.inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -119,7 +120,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         refusal = None
         error: Exception | None = None
-        for ip in await resolve(host, port):
+        addresses = await resolve(host, port)
+        if len(addresses) > 1 and self.attempt_timeout:
+            timeout = self.attempt_timeout  # an unreachable address must not eat the deadline
+        for ip in addresses:
             problem = None if self.allow_private else netguard.address_problem(ip)
             if problem:
                 refusal = problem
@@ -128,7 +132,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 return await self.inner.connect_tcp(
                     ip, port, timeout, local_address=local_address, socket_options=socket_options
                 )
-            except httpcore.ConnectError as e:
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
                 error = e
         if error is not None:
             raise error
@@ -157,7 +161,8 @@ async def resolve(host: str, port: int) -> list[str]:
             addresses.append(sockaddr[0])
     if not addresses:
         raise DNSFailed(host)
-    return addresses
+    # IPv4 first: a host whose IPv6 is unreachable is common; the reverse is rare.
+    return sorted(addresses, key=lambda ip: ":" in ip)
 
 
 class Fetcher:
@@ -446,7 +451,9 @@ class HostPools(httpx.AsyncBaseTransport):
     def __init__(self, settings: FetchSettings):
         self.settings = settings
         self.ssl_context = httpx.create_ssl_context(trust_env=False)
-        self.backend = GuardedBackend(settings.allow_private_networks)
+        self.backend = GuardedBackend(
+            settings.allow_private_networks, attempt_timeout=settings.timeout / 3
+        )
         self.pools: dict[str, httpx.AsyncHTTPTransport] = {}
         self.holds: dict[str, int] = {}
         # Building an httpx transport loads CA certificates (~0.1 s); build one and give
@@ -548,6 +555,8 @@ def describe_error(exc: BaseException) -> str:
             if "without sending" in str(e) or "closed" in str(e).lower():
                 return "the server closed the connection without a complete response"
             return f"invalid HTTP response ({e})"
+        if isinstance(e, httpx.ConnectTimeout | httpcore.ConnectTimeout):
+            return "timed out connecting"
         if isinstance(e, httpx.ReadError | httpcore.ReadError):
             return "the connection broke while reading the response"
         if isinstance(e, httpx.ConnectError | httpcore.ConnectError):
