@@ -278,6 +278,8 @@ def test_headings_renumbered_below_entry_title_without_skipping():
         ("<center>c</center><tt>t</tt>", "<div>c</div><code>t</code>"),
         ("<dl><dt>a</dt><dd>b</dd></dl>", "<div><div>a</div><div>b</div></div>"),
         ("<h2><div>a</div></h2>", "<h4><span>a</span></h4>"),
+        ("<h2><span><div>a</div></span></h2>", "<h4><span><span>a</span></span></h4>"),
+        ("<b><center>c</center></b>", "<div><div>c</div></div>"),
         ("<p>bad\x85char\ufdd0</p>", "<p>badchar</p>"),
     ],
 )

@@ -466,10 +466,11 @@ _FIX_TAG = re.compile(
 _ATTRIBUTES_TO_FIX = re.compile(
     r"""\s(?:align|char|charoff|summary|size|valign)=|\s(?:width|height)=(?!"\d+")"""
 )
-_EMPTY_LINK = re.compile(r'<a\s[^>]*href="[^"]*"[^>]*>\s*</a>')
+_EMPTY_LINK = re.compile(r"<a\s[^>]*>\s*</a>")
 _IMAGE_LINK = re.compile(
     r'(<a\s[^>]*?href="([^"]*)"[^>]*>\s*)(<img\s(?:[^>"]|"[^"]*")*?)alt=""((?:[^>"]|"[^"]*")*>\s*</a>)'
 )
+_RENAMED_NAMES = ("acronym", "center", "strike", "tt", "big")
 _RENAMED = re.compile(r"<(/?)(acronym|center|strike|tt|big)\b")
 _HEADING_TAG = re.compile(r"<(/?)h([1-6])\b")
 _TAG_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
@@ -504,7 +505,7 @@ def prepare_content(content: str, cut_after: int, *, heading_level: int = 3) -> 
     content = _FIX_TAG.sub(_fix_tag, content)
     if "<a" in content:
         content = _link_text(content)
-    if _RENAMED.search(content):
+    if any(f"<{name}" in content for name in _RENAMED_NAMES) and _RENAMED.search(content):
         content = _RENAMED.sub(lambda m: f"<{m.group(1)}{RENAME[m.group(2)]}", content)
     return content, cut
 
@@ -597,7 +598,8 @@ def _tidy(content: str, heading_level: int) -> str:
             continue
         wrap = False
         if name in BLOCK:
-            for entry in reversed(stack):
+            in_heading = _inside_heading(stack)
+            for entry in [] if in_heading else reversed(stack):
                 if entry[0] in TRANSPARENT:
                     continue
                 if entry[1] not in PHRASING:
@@ -611,7 +613,7 @@ def _tidy(content: str, heading_level: int) -> str:
             elif name in HEADINGS:
                 previous = min(rank.get(int(name[1]), 6), previous + 1)
                 written = f"h{previous}"
-            elif name in ("div", "p") and _inside_heading(stack):
+            elif in_heading and name in ("div", "p", "center", "dt", "dd"):
                 written = "span"
             else:
                 written = RENAME.get(name, name)
@@ -631,9 +633,11 @@ def _tidy(content: str, heading_level: int) -> str:
 def _link_text(content: str) -> str:
     """Give links a name: an image that is a link's only content gets its host as ``alt``;
     a link with no content at all goes."""
-    if _EMPTY_LINK.search(content):
+    if "</a>" in content and _EMPTY_LINK.search(content):
         content = _EMPTY_LINK.sub("", content)
-    return _IMAGE_LINK.sub(_image_link, content)
+    if "<img" in content:
+        content = _IMAGE_LINK.sub(_image_link, content)
+    return content
 
 
 def _image_link(match: re.Match[str]) -> str:
