@@ -115,7 +115,7 @@ def _literal_ip(host: str) -> str | None:
     return None
 
 
-def check_url(url: str, *, allow_private: bool = False) -> str | None:
+def check_url(url: str, allow_private: bool = False) -> str | None:
     """Why this URL must not be fetched (scheme, no host, a private IP literal), or None.
 
     Host names are not resolved here; the fetcher checks the resolved address.
