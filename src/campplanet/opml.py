@@ -157,6 +157,10 @@ def parse_document(path: str, data: bytes) -> Document:
             parser.CurrentLineNumber,
             "DOCTYPE and entity declarations are not allowed in a subscription list",
         ) from None
+    except LookupError as e:  # expat looks the declared encoding up: encoding="TF-8"
+        raise OPMLError(
+            path, 1, f"unknown character encoding in the XML declaration ({e})"
+        ) from None
     except xml.parsers.expat.ExpatError as e:
         message = xml.parsers.expat.ErrorString(e.code)
         hint = ""
