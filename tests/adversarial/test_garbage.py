@@ -231,3 +231,33 @@ def test_garbage_through_the_cli(tmp_path):
         if row["last_error"]:
             assert "unexpected" not in row["last_error"].lower(), (name, row["last_error"])
     assert (run.public / "index.html").is_file()
+
+
+OPML_GARBAGE: dict[str, bytes] = {
+    "unknown-encoding": b'<?xml version="1.0" encoding="TF-8"?><opml version="2.0"><body/></opml>',
+    "ebcdic-encoding": b'<?xml version="1.0" encoding="cp500"?><opml version="2.0"><body/></opml>',
+    "random-bytes": bytes(random.Random(3).randrange(256) for _ in range(2048)),
+    "nul-bytes": b"\x00" * 100,
+    "empty": b"",
+    "whitespace": b"  \n ",
+    "html": b"<!DOCTYPE html><html><body>not a list</body></html>",
+    "json": b'{"feeds": []}',
+    "truncated": b'<?xml version="1.0"?><opml version="2.0"><body><outline text="a" xmlU',
+    "rss-instead": GOOD_RSS,
+    "bom-mismatch": (
+        '<?xml version="1.0" encoding="UTF-8"?><opml version="2.0"><body/></opml>'
+    ).encode("utf-16"),
+}
+
+
+@pytest.mark.parametrize("name", list(OPML_GARBAGE))
+def test_garbage_opml_is_an_opml_error(name, tmp_path):
+    from campplanet.exceptions import OPMLError
+    from campplanet.opml import lint_opml, read_opml
+
+    path = tmp_path / "feeds.opml"
+    path.write_bytes(OPML_GARBAGE[name])
+    with pytest.raises(OPMLError) as caught:
+        read_opml(path)
+    assert str(caught.value).startswith(str(path))
+    assert any(p.severity == "error" for p in lint_opml(path))

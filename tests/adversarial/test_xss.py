@@ -350,3 +350,19 @@ def test_no_script_runs_in_chromium(hostile_site, tmp_path):
         assert root.get("data-pwned") is None  # set on <html> by any payload that ran
         if page_path == index:
             assert sum(f"C{m}" in dom for m in info["markers"]) >= 50  # entries rendered
+
+
+def test_summary_mode_pages_carry_no_script(hostile_site, benign_site, tmp_path):
+    """The same hostile database rendered with render.content = "summary": the plain-text
+    summaries take another path through the templates."""
+    run, _ = hostile_site
+    folder = tmp_path / "summary"
+    shutil.copytree(run.folder, folder)
+    config = folder / "campplanet.toml"
+    config.write_text(config.read_text() + '[render]\ncontent = "summary"\n')
+    rendered = run_planet_inprocess(folder, "render")
+    assert rendered.code == 0, rendered.output
+    problems = site_problems(rendered.public, allow=benign_site)
+    assert problems == [], "\n".join(problems[:40])
+    text = _squeeze(page_texts(rendered.public))
+    assert "<script>" in text  # payloads in summaries shown as text
