@@ -108,6 +108,13 @@ GARBAGE: dict[str, tuple[bytes, str, str]] = {
     "gzip-not-decoded": (b"\x1f\x8b\x08\x00" + bytes(100), "application/xml", "error"),
     "png": (b"\x89PNG\r\n\x1a\n" + bytes(200), "image/png", "error"),
     "pdf": (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "application/pdf", "error"),
+    # Found by test_fuzz: feedparser raised TypeError/AttributeError out of parse_feed.
+    "rss-stray-width-end-tag": (
+        b'<rss version="2.0"><channel &><image><url>x</url></width></image>'
+        b"<item><title>t</title></item></channel></rss>",
+        "application/xml",
+        "any",
+    ),
     "rss-no-channel": (b'<rss version="2.0"></rss>', "application/rss+xml", "any"),
     "atom-no-entries": (
         b'<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>',
