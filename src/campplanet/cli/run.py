@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -22,8 +23,13 @@ EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived: stop like Ctrl-C does, and exit 143."""
+class Terminated(SystemExit):
+    """SIGTERM arrived: stop like Ctrl-C does, and exit 143.
+
+    A SystemExit, because asyncio lets only SystemExit and KeyboardInterrupt out of a task:
+    any other exception raised in a task by the signal handler would be kept as that task's
+    result while the run went on waiting for the slowest feed.
+    """
 
 
 class Reporter:
@@ -104,11 +110,18 @@ def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def _quiet_asyncio() -> None:
+    """Tasks cut short by the interruption are not errors: no "Task exception was never
+    retrieved" tracebacks from asyncio as they are collected."""
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+
 @contextmanager
 def guarded(settings: Settings, wait: float) -> Iterator[None]:
     """Hold the run lock; turn errors, Ctrl-C and SIGTERM into messages and exit codes."""
 
     def on_sigterm(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once is enough: the run is stopping
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
@@ -118,9 +131,11 @@ def guarded(settings: Settings, wait: float) -> Iterator[None]:
     except CampplanetError as e:
         fail(e)
     except KeyboardInterrupt:
+        _quiet_asyncio()
         click.echo("campplanet: interrupted; finished feeds are stored", err=True)
         sys.exit(EXIT_SIGINT)
     except Terminated:
+        _quiet_asyncio()
         click.echo("campplanet: terminated; finished feeds are stored", err=True)
         sys.exit(EXIT_SIGTERM)
     finally:
