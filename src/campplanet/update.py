@@ -309,9 +309,17 @@ class _Run:
 
 
 def stale_since(storage: Storage, settings: Settings, now: datetime) -> datetime | None:
-    """The last successful fetch of any feed, if longer ago than ``planet.stale_after``."""
-    successes = [s.last_success for s in storage.feed_states().values() if s.last_success]
-    last = max(successes, default=None)
-    if last is not None and now - last > timedelta(hours=settings.planet.stale_after):
-        return last
+    """When the planet went stale, if no feed has succeeded for ``planet.stale_after`` hours.
+
+    That is the last successful fetch of any feed; for a planet none of whose feeds ever
+    succeeded, the first attempt. None while the planet is fresh (or has never run).
+    """
+    states = storage.feed_states().values()
+    successes = [s.last_success for s in states if s.last_success]
+    since = max(successes, default=None)
+    if since is None:
+        attempts = [s.added or s.failing_since or s.last_attempt for s in states]
+        since = min((a for a in attempts if a is not None), default=None)
+    if since is not None and now - since > timedelta(hours=settings.planet.stale_after):
+        return since
     return None
