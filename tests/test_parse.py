@@ -574,3 +574,28 @@ def test_mutated_feeds_parse_or_fail_clearly(data: st.DataObject) -> None:
         for entry in feed.entries:
             assert entry.key and entry.title
             assert entry.link is None or entry.link.startswith(("http://", "https://"))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # found by fuzzing: each one made feedparser itself raise
+        (b"<rss><channel><image><width><url></width>&x;", "feedparser failed on this document"),
+        (b"<rss><channel><image><height><width></height>&x;</rss>", "feedparser failed"),
+        (b'<?xml version="1.0" encoding="utf\x008"?><rss/>', "feedparser failed"),
+        (b'<?xml version="1.0" encoding="\x80\x81"?><rss/>', "unreadable character encoding"),
+    ],
+)
+def test_feedparser_crashes_become_parse_errors(body: bytes, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        parse_feed(body, URL)
+
+
+def test_unknown_declared_encoding_is_a_problem_not_an_error() -> None:
+    body = b'<?xml version="1.0" encoding="nonesuch"?><rss version="2.0"><channel>'
+    body += b"<item><title>x</title></item></channel></rss>"
+    feed = parse_feed(body, URL)
+    assert [e.title for e in feed.entries] == ["x"]
+    assert feed.problem == (
+        "not valid in its declared (or default) character encoding; decoded as utf-8"
+    )

@@ -50,10 +50,16 @@ class ParseError(Exception):
 
 
 def entry_key(guid: str | None, link: str | None, title: str, content: str) -> str:
-    """An entry's identity within its feed.
+    """An entry's identity within its feed. The rule, in order:
 
-    Its ``id``/``guid`` when it has one; failing that its canonical link (see
-    :func:`canonical_link`); failing that a hash of its title and content.
+    1. its ``id`` (Atom, JSON Feed) or ``guid`` (RSS), exactly as the feed wrote it but for
+       surrounding whitespace; a relative id is *not* resolved against the feed URL, so a
+       feed that moves keeps its entries' identities;
+    2. failing that, its link in canonical form (:func:`canonical_link`), so
+       ``http://Blog.example/post/?utm_source=rss`` and ``https://blog.example/post`` are the
+       same entry;
+    3. failing both, ``"sha256:"`` and the hex SHA-256 of the title, a newline and the
+       sanitized content: such an entry has nothing stable, so an edit makes it a new entry.
     """
     if guid and guid.strip():
         return guid.strip()
@@ -269,10 +275,12 @@ def parse_feed(
         result = feedparser.parse(
             body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
         )
-    except (UnicodeError, ValueError, LookupError) as e:
-        # feedparser trusts the encoding declaration: non-ASCII or NUL bytes in its name
-        # escape as these.
+    except (UnicodeError, LookupError) as e:
+        # feedparser trusts the encoding declaration: non-ASCII bytes or an unknown name in it
         raise ParseError(f"unreadable character encoding declaration ({type(e).__name__})") from e
+    except Exception as e:
+        # e.g. ValueError for a NUL in the encoding name, TypeError for an empty <width>
+        raise ParseError(f"feedparser failed on this document ({type(e).__name__}: {e})") from e
     entries = result.get("entries") or []
     if not entries and result.get("bozo") and (problem := _problem(result)):
         if _is_html_page(body):
