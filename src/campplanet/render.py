@@ -455,13 +455,12 @@ _BLOCK_IN_PHRASING = re.compile(
     rf"<(?:{_PHRASING_NAMES}|h[1-6])\b[^>]*+>(?:[^<]++|<(?!/?(?:{_BLOCK_NAMES})\b)[^>]*+>)*+"
     rf"<(?:{_BLOCK_NAMES})\b"
 )
-_LIST_ITEM = re.compile(r"<(?:li|dl|dt|dd)\b")
+_TIDY_TAGS = re.compile(r'<(?:li|dl|dt|dd)\b|<a((?:\s+(?!href=)[a-zA-Z-]+(?:="[^"]*")?)*)\s*>')
 _UNSAFE_URL = re.compile(
     r'="(?:(?<=href=")|(?<=cite=")|(?<=src=")|(?<=poster="))[^"\s<>\\^`{|}]*+[^"]'
 )
-_A_WITHOUT_HREF = re.compile(r'<a((?:\s+(?!href=)[a-zA-Z-]+(?:="[^"]*")?)*)\s*>')
 _FIX_TAG = re.compile(
-    r"""<(img|iframe|video|table|t[dhr]|tbody|thead|tfoot|col|colgroup|hr|caption)\b((?:[^>"']|"[^"]*"|'[^']*')*)>"""
+    r"""<(/?)(img|iframe|video|table|t[dhr]|tbody|thead|tfoot|col|colgroup|hr|caption|h[1-6]|acronym|center|strike|tt|big)\b((?:[^>"']|"[^"]*"|'[^']*')*)>"""
 )
 _ATTRIBUTES_TO_FIX = re.compile(
     r"""\s(?:align|char|charoff|summary|size|valign)=|\s(?:width|height)=(?!"\d+")"""
@@ -470,9 +469,6 @@ _EMPTY_LINK = re.compile(r"<a\s[^>]*>\s*</a>")
 _IMAGE_LINK = re.compile(
     r'(<a\s[^>]*?href="([^"]*)"[^>]*>\s*)(<img\s(?:[^>"]|"[^"]*")*?)alt=""((?:[^>"]|"[^"]*")*>\s*</a>)'
 )
-_RENAMED_NAMES = ("acronym", "center", "strike", "tt", "big")
-_RENAMED = re.compile(r"<(/?)(acronym|center|strike|tt|big)\b")
-_HEADING_TAG = re.compile(r"<(/?)h([1-6])\b")
 _TAG_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
 
 
@@ -494,54 +490,50 @@ def prepare_content(content: str, cut_after: int, *, heading_level: int = 3) -> 
     """
     content = strip_html_invalid(content)
     cut = False
-    if 0 < cut_after < len(content) and len(_TAGS.sub("", content)) > cut_after:
+    if 0 < cut_after < len(content):
         content, cut = cut_html(content, cut_after)
     if "<" not in content:
         return content, cut
     if _needs_tidy(content):
         return _tidy(content, heading_level), cut
-    if "<h" in content:
-        content = _renumber_headings(content, heading_level)
-    content = _FIX_TAG.sub(_fix_tag, content)
+    content = _fix_tags(content, heading_level)
     if "<a" in content:
         content = _link_text(content)
-    if any(f"<{name}" in content for name in _RENAMED_NAMES) and _RENAMED.search(content):
-        content = _RENAMED.sub(lambda m: f"<{m.group(1)}{RENAME[m.group(2)]}", content)
     return content, cut
 
 
 def _needs_tidy(content: str) -> bool:
     """Whether the content may have structure that only a full pass can fix."""
     return bool(
-        _LIST_ITEM.search(content)
-        or _UNSAFE_URL.search(content)
-        or ("<a" in content and _A_WITHOUT_HREF.search(content))
+        _TIDY_TAGS.search(content)
+        or ('="' in content and _UNSAFE_URL.search(content))
         or _BLOCK_IN_PHRASING.search(content)
     )
 
 
-def _fix_tag(match: re.Match[str]) -> str:
-    name, attrs = match.group(1), match.group(2)
-    if not attrs:
-        return '<img alt="">' if name == "img" else match.group(0)
-    if (name != "img" or " alt=" in attrs) and not _ATTRIBUTES_TO_FIX.search(attrs):
-        return match.group(0)
-    return _start_tag(name, attrs)
-
-
-def _renumber_headings(content: str, heading_level: int) -> str:
-    levels = sorted({int(n) for n in _HEADING.findall(content)})
-    rank = {level: min(6, heading_level + 1 + i) for i, level in enumerate(levels)}
+def _fix_tags(content: str, heading_level: int) -> str:
+    """The targeted fixes, in one pass over the tags that may need them."""
+    rank: dict[int, int] = {}
+    if "<h" in content:
+        levels = sorted({int(n) for n in _HEADING.findall(content)})
+        rank = {level: min(6, heading_level + 1 + i) for i, level in enumerate(levels)}
     previous = heading_level
 
-    def renumber(match: re.Match[str]) -> str:
+    def fix(match: re.Match[str]) -> str:
         nonlocal previous
-        if match.group(1):
-            return f"</h{previous}"
-        previous = min(rank.get(int(match.group(2)), 6), previous + 1)
-        return f"<h{previous}"
+        closing, name, attrs = match.groups()
+        if name in HEADINGS:
+            if not closing:
+                previous = min(rank.get(int(name[1]), 6), previous + 1)
+            return f"<{closing}h{previous}{attrs}>"
+        written = RENAME.get(name, name)
+        if closing or not attrs:
+            return '<img alt="">' if name == "img" and not closing else f"<{closing}{written}>"
+        if (name != "img" or " alt=" in attrs) and not _ATTRIBUTES_TO_FIX.search(attrs):
+            return f"<{written}{attrs}>"
+        return _start_tag(written, attrs)
 
-    return _HEADING_TAG.sub(renumber, content)
+    return _FIX_TAG.sub(fix, content)
 
 
 def cut_html(content: str, cut_after: int) -> tuple[str, bool]:
