@@ -58,7 +58,6 @@ _IFRAME_ATTRIBUTE = re.compile(r'([a-z][a-z0-9_:.-]*)(?:="([^"]*)")?', re.IGNORE
 _IFRAME_KEEP = ("src", "width", "height", "title", "allowfullscreen", "lang", "dir")
 IFRAME_SANDBOX = "allow-scripts allow-same-origin allow-popups"
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_TAG = re.compile(r"<[^>]*>")
 _BLOCK = re.compile(
     r"<(/?)(p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|pre|figure|figcaption|section|article|hr)\b",
     re.IGNORECASE,
