@@ -9,6 +9,7 @@ a test renders or loads can send traffic off this machine.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import html
 import json
@@ -700,6 +701,7 @@ def site_problems(public: Path, *, allow: Allowances | None = None) -> list[str]
     return found
 
 
+@functools.cache
 def page_texts(public: Path) -> str:
     """All the text of every HTML page, as a browser would show it (entities decoded)."""
     texts = []

@@ -242,7 +242,7 @@ def test_expansion_attacks_bounded_in_memory_and_time(tmp_path):
     }
     for name in ("billion-laughs", "quadratic-blowup", "nested-parameter-laughs"):
         subset, ref = heavy[name]
-        for kind in FORMATS:
+        for kind in ("rss",):  # every format is checked for expansion above; memory once
             p = tmp_path / f"{name}-{kind}.xml"
             p.write_bytes(feed_with(kind, subset, ref))
             cases[p] = "feed"
