@@ -279,6 +279,21 @@ def test_wait_runs_after_the_holder_finishes(planet):
         end_group(first)
 
 
+def test_lock_message_in_json_for_log_collectors(planet):
+    slow_planet(planet, feeds=1)
+    first = planet.start("refresh")
+    try:
+        wait_for_lock_holder(planet, first)
+        second = planet.run("fetch", "--log-format", "json")
+    finally:
+        end_group(first)
+    assert second.returncode == 75
+    assert second.stdout == ""
+    [record] = [json.loads(line) for line in second.stderr.splitlines()]
+    assert record["level"] == "error" and record["exit_code"] == 75
+    assert f"holds {planet.lock} (pid {first.pid})" in record["message"]
+
+
 @pytest.mark.parametrize("command", [["fetch"], ["render"], ["prune"], ["refresh"]])
 def test_every_run_command_takes_the_lock(planet, command):
     planet.add("Blog", Route(blog(1, 0)))
@@ -433,8 +448,10 @@ def test_sigterm_mid_run_exits_143_with_finished_feeds_stored(hanging_planet, wh
     finally:
         end_group(proc)
     assert proc.returncode == 143, err
-    assert "terminated; finished feeds are stored" in err
     assert "Traceback" not in err, err
+    records = [json.loads(line) for line in err.splitlines()]  # --log-format json holds
+    assert records[-1]["message"] == "terminated; finished feeds are stored"
+    assert records[-1]["exit_code"] == 143
     check_database(planet.db)
     with Storage(planet.db) as storage:
         for name, url in planet.feeds[:9]:

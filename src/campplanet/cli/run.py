@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -117,8 +117,19 @@ def _quiet_asyncio() -> None:
 
 
 @contextmanager
-def guarded(settings: Settings, wait: float) -> Iterator[None]:
-    """Hold the run lock; turn errors, Ctrl-C and SIGTERM into messages and exit codes."""
+def guarded(settings: Settings, wait: float, reporter: Reporter | None = None) -> Iterator[None]:
+    """Hold the run lock; turn errors, Ctrl-C and SIGTERM into messages and exit codes.
+
+    With a ``reporter``, the messages come in its format (one JSON object with
+    ``--log-format json``).
+    """
+
+    def stop(message: str, code: int) -> NoReturn:
+        if reporter is None:
+            click.echo(f"campplanet: {message}", err=True)
+        else:
+            reporter.emit("error", message, exit_code=code)
+        sys.exit(code)
 
     def on_sigterm(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once is enough: the run is stopping
@@ -129,15 +140,13 @@ def guarded(settings: Settings, wait: float) -> Iterator[None]:
         with run_lock(settings.path(settings.planet.db), wait=wait):
             yield
     except CampplanetError as e:
-        fail(e)
+        stop(str(e), e.exit_code)
     except KeyboardInterrupt:
         _quiet_asyncio()
-        click.echo("campplanet: interrupted; finished feeds are stored", err=True)
-        sys.exit(EXIT_SIGINT)
+        stop("interrupted; finished feeds are stored", EXIT_SIGINT)
     except Terminated:
         _quiet_asyncio()
-        click.echo("campplanet: terminated; finished feeds are stored", err=True)
-        sys.exit(EXIT_SIGTERM)
+        stop("terminated; finished feeds are stored", EXIT_SIGTERM)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -183,7 +192,7 @@ def refresh(settings: Settings, quiet: bool, verbose: bool, log_format: str, wai
     subscription list, 75 another run holds the lock.
     """
     reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
-    with guarded(settings, wait):
+    with guarded(settings, wait, reporter):
         code = _fetch_and_report(settings, reporter, render=True)
     sys.exit(code)
 
@@ -196,7 +205,7 @@ def fetch_command(
 ) -> None:
     """Fetch every due feed and store its entries, without rendering."""
     reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
-    with guarded(settings, wait):
+    with guarded(settings, wait, reporter):
         code = _fetch_and_report(settings, reporter, render=False)
     sys.exit(code)
 
@@ -211,7 +220,7 @@ def render_command(
     from campplanet import update
 
     reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
-    with guarded(settings, wait):
+    with guarded(settings, wait, reporter):
         report = update.render(settings)
     reporter.emit("info", report.line(), **report.fields())
 
