@@ -10,7 +10,9 @@ folder (nothing changed: every file compared, none rewritten). Prints medians.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -122,6 +124,13 @@ def make_views(n_entries: int, n_feeds: int) -> tuple[list[EntryView], list[Feed
     return entries, feeds
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the page-rendering worker)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -131,13 +140,15 @@ def main() -> None:
     entries, feeds = make_views(args.entries, args.feeds)
     size = sum(len(e.content) for e in entries)
     print(f"{len(entries)} entries ({size / 1e6:.1f} MB of content) from {len(feeds)} feeds")
-    fresh, again = [], []
+    fresh, again, cpu = [], [], []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
             settings = Settings(planet=PlanetSettings(output=str(Path(tmp) / "public")))
+            c = cpu_seconds()
             t = time.perf_counter()
             report = render_site(settings, entries, feeds, last_refresh=entries[0].date)
             fresh.append(time.perf_counter() - t)
+            cpu.append(cpu_seconds() - c)
             t = time.perf_counter()
             second = render_site(settings, entries, feeds, last_refresh=entries[0].date)
             again.append(time.perf_counter() - t)
@@ -146,6 +157,11 @@ def main() -> None:
     print(
         f"render into an empty folder: median {statistics.median(fresh):.2f} s "
         f"(min {min(fresh):.2f}, max {max(fresh):.2f}) over {args.runs} runs"
+    )
+    print(
+        f"CPU time of a render into an empty folder (both processes): median "
+        f"{statistics.median(cpu):.2f} s; load average at the end {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores"
     )
     print(
         f"render again, nothing changed: median {statistics.median(again):.2f} s "
