@@ -20,9 +20,8 @@ import pytest
 
 from campplanet.cli.serve import refresh_argv
 from campplanet.config import load_settings
-from conftest import opml_document
 from httpfarm import Farm, Route
-from test_unattended import blog
+from test_unattended import blog, opml_document
 
 
 class Serving:

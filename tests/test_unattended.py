@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 import html5lib
 import pytest
@@ -33,10 +33,10 @@ from campplanet.config import load_settings
 from campplanet.storage import Storage
 from campplanet.types import FeedState
 from campplanet.update import stale_since
-from conftest import CORPUS, opml_document
 from httpfarm import Farm, Route
 
 CAMPPLANET = [sys.executable, "-m", "campplanet"]
+CORPUS = Path(__file__).parent / "data" / "feeds"
 EPOCH = 1_780_000_000  # a fixed point in 2026 for the feeds' dates
 
 # Real-world feeds that stay the same from run to run beside the generated ones.
@@ -44,6 +44,15 @@ CORPUS_FEEDS = [
     "wordpress/rsscom-blog-wp6-rss2.xml",
     "jekyll/qemu-jekyll-feed-atom.atom",
 ]
+
+
+def opml_document(feeds: list[tuple[str, str]]) -> str:
+    """An OPML 2.0 subscription list of (name, feed url) pairs."""
+    outlines = "".join(
+        f'<outline type="rss" text={quoteattr(name)} xmlUrl={quoteattr(url)}/>\n'
+        for name, url in feeds
+    )
+    return f'<?xml version="1.0"?>\n<opml version="2.0"><head/><body>\n{outlines}</body></opml>\n'
 
 
 def feed_xml(name: str, site: str, items: list[tuple[str, str, str, int]]) -> bytes:
