@@ -575,3 +575,16 @@ def test_pages_rendered_in_two_processes_match_one(tmp_path, monkeypatch):
     one = render.build_files(s, entries, [feed(0), feed(1), feed(2)])
     assert both == one
     assert len([p for p in both if p.endswith("index.html")]) == 45
+
+
+def test_cut_of_a_very_long_post_matches_a_cut_of_the_whole():
+    html = "".join(
+        f'<p>Para {i} <a href="https://x.org/{i}">link {i}</a> text.</p>' for i in range(3000)
+    )
+    cut, was_cut = cut_html(html, 500)
+    assert was_cut and balanced(cut)
+    from campplanet.render import _cut
+
+    assert cut == _cut(html, 500, partial=False)
+    # a window that ends inside a tag is never trusted
+    assert _cut(html[:60], 30, partial=True) is None or balanced(_cut(html[:60], 30, partial=True))

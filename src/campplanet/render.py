@@ -539,11 +539,26 @@ def _fix_tags(content: str, heading_level: int) -> str:
 def cut_html(content: str, cut_after: int) -> tuple[str, bool]:
     """The content cut after about ``cut_after`` characters of text (an entity counts as
     its length in the source), every open element closed."""
+    window = 4 * cut_after + 2000  # a long post is cut within its start: look only there
+    if len(content) > 2 * window:
+        cut = _cut(content[:window], cut_after, partial=True)
+        if cut is not None:
+            return cut, True
+    cut = _cut(content, cut_after, partial=False)
+    return (content, False) if cut is None else (cut, True)
+
+
+def _cut(content: str, cut_after: int, *, partial: bool) -> str | None:
+    """``content`` cut, or None if it needs no cut (or, when ``partial``, if the cut does not
+    fall before the last, possibly incomplete, text segment)."""
     parts = _SPLIT_TAGS.split(content)  # text, tag, text, tag, …, text
     totals = list(accumulate(map(len, parts[::2])))
     n = bisect_right(totals, cut_after)  # the text segment that crosses the limit
-    if n >= len(totals) or (totals[-1] <= cut_after * 1.1 and n == len(totals) - 1):
-        return content, False  # short enough, or a little over at the very end
+    last = len(totals) - 1
+    if partial and n >= last:
+        return None
+    if n > last or (n == last and totals[-1] <= cut_after * 1.1):
+        return None  # short enough, or a little over at the very end
     i = 2 * n
     offset = sum(map(len, parts[:i]))
     stack: list[str] = []
@@ -557,7 +572,7 @@ def cut_html(content: str, cut_after: int) -> tuple[str, bool]:
             stack.append(name)
     room = cut_after - (totals[n - 1] if n else 0)
     closing_tags = "".join(f"</{name}>" for name in reversed(stack))
-    return content[:offset] + _cut_text(parts[i], room) + closing_tags, True
+    return content[:offset] + _cut_text(parts[i], room) + closing_tags
 
 
 def _tidy(content: str, heading_level: int) -> str:
