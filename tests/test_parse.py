@@ -6,7 +6,7 @@ import json
 import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -599,3 +599,40 @@ def test_unknown_declared_encoding_is_a_problem_not_an_error() -> None:
     assert feed.problem == (
         "not valid in its declared (or default) character encoding; decoded as utf-8"
     )
+
+
+# --- entry limit ------------------------------------------------------------------------------
+
+
+def test_only_the_newest_entries_are_read_from_a_huge_feed() -> None:
+    days = [(i * 7919) % 1500 for i in range(1500)]  # every day once, shuffled
+    items = "".join(
+        f"<item><guid>g{day}</guid><title>t{day}</title>"
+        f"<pubDate>{(datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=day)):%a, %d %b %Y} "
+        "00:00:00 GMT</pubDate></item>"
+        for day in days
+    )
+    feed = parse_feed(rss(items), URL)
+    assert len(feed.entries) == 1000
+    assert {e.key for e in feed.entries} == {f"g{day}" for day in range(500, 1500)}
+    assert [e.key for e in feed.entries] == [f"g{d}" for d in days if d >= 500]  # document order
+    assert feed.problem == "1500 entries; only the newest 1000 were read"
+
+
+def test_entry_limit_is_a_parameter_and_undated_entries_count_as_oldest() -> None:
+    items = "<item><guid>undated</guid></item>" + "".join(
+        f"<item><guid>g{i}</guid><pubDate>Tue, 0{i} Jun 2003 04:00:00 GMT</pubDate></item>"
+        for i in range(1, 6)
+    )
+    feed = parse_feed(rss(items), URL, max_entries=2)
+    assert [e.key for e in feed.entries] == ["g4", "g5"]
+    undated = parse_feed(rss("".join(f"<item><guid>u{i}</guid></item>" for i in range(5))), URL,
+                         max_entries=3)  # fmt: skip
+    assert [e.key for e in undated.entries] == ["u0", "u1", "u2"]
+
+
+def test_entry_limit_applies_to_json_feed() -> None:
+    items = [{"id": str(i), "date_published": f"2024-01-{i + 1:02d}T00:00:00Z"} for i in range(9)]
+    feed = parse_feed(json_feed(items=items), URL, max_entries=4)
+    assert [e.key for e in feed.entries] == ["5", "6", "7", "8"]
+    assert feed.problem == "9 entries; only the newest 4 were read"
