@@ -520,13 +520,13 @@ def test_sigkill_at_random_moments_never_corrupts_anything(planet):
     blogs = 12
     for i in range(blogs):
         # Spread answers over the run so kills land between stored feeds.
-        planet.add(f"Blog {i}", Route(blog(i, 0), latency=0.04 * i), host=i % 2)
+        planet.add(f"Blog {i}", Route(blog(i, 0), latency=0.05 * i), host=i % 2)
     for j, path in enumerate(CORPUS_FEEDS):
         planet.add(f"Corpus {j}", Route((CORPUS / path).read_bytes(), latency=0.2), host=j % 2)
 
     landed: Counter[str] = Counter()
     victims: list[subprocess.Popen] = []
-    run_seconds = 2.5  # a first guess; then the duration of the last normal run
+    startup = 1.0  # seconds before a run stores its first feed: a guess, then measured
     budget = time.monotonic() + 50
     generation = 0
     try:
@@ -534,29 +534,23 @@ def test_sigkill_at_random_moments_never_corrupts_anything(planet):
             generation += 1
             for i in range(blogs):
                 planet.farm.route(planet.feeds[i][1]).body = blog(i, generation)
-            victim = planet.start("refresh")
+            victim = planet.start("refresh", "-v")  # -v: a line as each feed is stored
             victims.append(victim)
-            # Most kills after start-up (imports take a good part of a run), some during it.
-            late = rng.random() < 0.75
-            time.sleep(run_seconds * (rng.uniform(0.4, 1.05) if late else rng.uniform(0.1, 0.4)))
-            victim.kill()
-            victim.wait()
+            kill_at_random_moment(victim, rng, feeds=len(planet.feeds), startup=startup)
             check_database(planet.db)
             files = check_output(planet.output)
             landed[where_it_landed(planet, files, generation, blogs)] += 1
             if generation % 2 == 0 or time.monotonic() >= budget:
-                started = time.monotonic()
-                after = planet.run("refresh")
-                run_seconds = time.monotonic() - started
+                after, startup = timed_run(planet)
                 check_recovered(planet, after, generation, blogs, seed)
     finally:
         for victim in victims:
             end_group(victim)
     if generation % 2:
-        check_recovered(planet, planet.run("refresh"), generation, blogs, seed)
+        check_recovered(planet, timed_run(planet)[0], generation, blogs, seed)
     print(f"seed {seed}: {generation} kills landed {dict(landed)}")
     assert generation >= 10, (generation, dict(landed))
-    assert landed["mid-fetch"] >= 2, dict(landed)  # the kills did land inside runs
+    assert landed["mid-fetch"] >= 3, dict(landed)  # the kills did land inside runs
 
     # The database holds each post of each blog exactly once, whatever the kills did.
     with Storage(planet.db) as storage:
@@ -566,6 +560,38 @@ def test_sigkill_at_random_moments_never_corrupts_anything(planet):
                 f"https://blog{i}.example.org/posts/{post}/" for post in range(generation + 4)
             )
             assert links == expected, (seed, i)
+
+
+def kill_at_random_moment(
+    victim: subprocess.Popen, rng: random.Random, *, feeds: int, startup: float
+) -> None:
+    """SIGKILL the run: during start-up, or just after its k-th feed was stored (mid-fetch,
+    mid-write), or after the last one (while it renders)."""
+    roll = rng.random()
+    if roll < 0.2:
+        time.sleep(rng.uniform(0.05, startup))
+    else:
+        stored = rng.randrange(1, feeds) if roll < 0.7 else feeds
+        for _ in range(stored):
+            if not victim.stdout.readline():
+                break  # it finished (or failed) first
+        time.sleep(rng.uniform(0, 0.08) if stored < feeds else rng.uniform(0, 0.5))
+    victim.kill()
+    victim.wait()
+
+
+def timed_run(planet: Planet) -> tuple[subprocess.CompletedProcess, float]:
+    """A normal run, and how long it took to store its first feed."""
+    started = time.monotonic()
+    proc = planet.start("refresh", "-v")
+    try:
+        first = proc.stdout.readline()
+        startup = time.monotonic() - started
+        out, err = proc.communicate(timeout=60)
+    finally:
+        end_group(proc)
+    summary = [line for line in (first + out).splitlines() if line.startswith("feeds: ")]
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "\n".join(summary), err), startup
 
 
 def check_recovered(
