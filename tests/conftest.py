@@ -1,70 +1,13 @@
-"""Shared fixtures: the corpus, a local web server, a planet folder."""
+"""Shared fixtures: a local web server and a planet folder (helpers live in planetkit.py)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
-CORPUS = DATA / "feeds"
-
-
-@dataclass
-class Route:
-    body: bytes
-    status: int = 200
-    content_type: str = "application/xml"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class LocalServer:
-    """A real HTTP server on 127.0.0.1 serving routes that tests can change between runs."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
-        self.hits: dict[str, int] = {}
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                server.hits[self.path] = server.hits.get(self.path, 0) + 1
-                route = server.routes.get(self.path)
-                if route is None:
-                    route = Route(b"not found", status=404, content_type="text/plain")
-                self.send_response(route.status)
-                self.send_header("Content-Type", route.content_type)
-                self.send_header("Content-Length", str(len(route.body)))
-                for name, value in route.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(route.body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def serve(self, path: str, body: bytes, **kwargs: object) -> str:
-        self.routes[path] = Route(body, **kwargs)  # type: ignore[arg-type]
-        return self.url(path)
-
-    def serve_file(self, path: str, file: Path) -> str:
-        return self.serve(path, file.read_bytes())
+from planetkit import LocalServer
 
 
 @pytest.fixture
@@ -74,38 +17,6 @@ def server() -> Iterator[LocalServer]:
     yield s
     s.httpd.shutdown()
     s.httpd.server_close()
-
-
-def opml_document(feeds: list[tuple[str, str]], *, extra: str = "") -> str:
-    """An OPML 2.0 subscription list of (name, feed url) pairs."""
-    outlines = "\n".join(
-        f'    <outline type="rss" text={quoteattr(name)} title={quoteattr(name)} '
-        f"xmlUrl={quoteattr(url)}{extra}/>"
-        for name, url in feeds
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n'
-        "  <head><title>Test planet</title></head>\n"
-        f"  <body>\n{outlines}\n  </body>\n</opml>\n"
-    )
-
-
-def rss_feed(name: str, site: str, items: list[tuple[str, str, int]]) -> bytes:
-    """A small RSS 2.0 feed; items are (guid, title, unix time)."""
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<rss version="2.0"><channel>',
-        f"<title>{escape(name)}</title><link>{escape(site)}</link>",
-        "<description>test</description>",
-    ]
-    for guid, title, when in items:
-        parts.append(
-            f"<item><title>{escape(title)}</title><link>{escape(site)}{guid}</link>"
-            f"<guid>{escape(site)}{guid}</guid><pubDate>{formatdate(when)}</pubDate>"
-            f"<description>&lt;p&gt;Body of {escape(title)}&lt;/p&gt;</description></item>"
-        )
-    parts.append("</channel></rss>")
-    return "\n".join(parts).encode()
 
 
 @pytest.fixture

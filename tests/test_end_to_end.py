@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from campplanet.cli import main
-from conftest import CORPUS, opml_document, rss_feed
+from planetkit import CORPUS, opml_document, rss_feed
 
 HEALTHY = {
     "WordPress news": "wordpress/rsscom-blog-wp6-rss2.xml",

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from campplanet.cli import main
 from campplanet.storage import Storage
 from campplanet.types import FeedState
-from conftest import opml_document
+from planetkit import opml_document
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
