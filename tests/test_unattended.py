@@ -303,9 +303,11 @@ def test_lock_message_in_json_for_log_collectors(planet):
     assert f"holds {planet.lock} (pid {first.pid})" in record["message"]
 
 
-@pytest.mark.parametrize("command", [["fetch"], ["render"], ["prune"], ["refresh"]])
+@pytest.mark.parametrize("command", ["fetch", "render", "prune", "refresh", "add"])
 def test_every_run_command_takes_the_lock(planet, command):
     planet.add("Blog", Route(blog(1, 0)))
+    opml = (planet.root / "feeds.opml").read_text()
+    extra = [planet.farm.add("/another.xml", Route(blog(2, 0)))] if command == "add" else []
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -320,15 +322,19 @@ def test_every_run_command_takes_the_lock(planet, command):
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        result = planet.run(*command)
+        result = planet.run(command, *extra)
         assert result.returncode == 75, result
         assert f"holds {planet.lock} (pid {holder.pid})" in result.stderr
-        assert not planet.output.exists()  # nothing was rendered behind the holder's back
+        # Nothing was done behind the holder's back.
+        assert not planet.output.exists() and not planet.db.exists()
+        assert (planet.root / "feeds.opml").read_text() == opml
     finally:
         holder.kill()
         holder.wait()
-    result = planet.run(*command)
+    result = planet.run(command, *extra)
     assert result.returncode == 0, result
+    if command == "add":
+        assert extra[0] in (planet.root / "feeds.opml").read_text()
 
 
 # --- quiet for cron --------------------------------------------------------------------

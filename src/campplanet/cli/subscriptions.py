@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import click
@@ -15,7 +16,8 @@ import click
 from campplanet import netguard
 from campplanet.cli import main, planet_options
 from campplanet.config import Settings
-from campplanet.exceptions import EXIT_ALL_FAILED, EXIT_OK, EXIT_USAGE, OPMLError
+from campplanet.exceptions import EXIT_ALL_FAILED, EXIT_OK, EXIT_USAGE, LockHeld, OPMLError
+from campplanet.lock import run_lock
 from campplanet.opml import clean_name, feed_key, lint_opml, read_opml
 from campplanet.types import FetchRequest, FetchResult, Outcome, Subscription
 
@@ -34,6 +36,20 @@ def _user_agent(settings: Settings) -> str:
 
 
 # --- add ---------------------------------------------------------------------------------------
+
+
+def _locked(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run the command holding the planet's run lock, as every run does (exit 75 if held)."""
+
+    @functools.wraps(command)
+    def wrapper(settings: Settings, **kwargs: Any) -> Any:
+        try:
+            with run_lock(settings.path(settings.planet.db)):
+                return command(settings=settings, **kwargs)
+        except LockHeld as e:
+            _stop(str(e), e.exit_code)
+
+    return wrapper
 
 
 def _as_url(text: str) -> str:
@@ -122,6 +138,7 @@ def site_link(url: str | None) -> str | None:
 @click.option("--avatar", help="URL of a square picture of the author.")
 @click.option("--filter", "filter_", metavar="REGEX", help="Show only posts matching REGEX.")
 @planet_options
+@_locked
 def add(settings: Settings, url: str, name: str | None, avatar: str | None, filter_: str | None):
     """Add a blog to the subscription list.
 
