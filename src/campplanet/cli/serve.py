@@ -85,6 +85,8 @@ class Refresher:
 
     def run_once(self) -> int | None:
         """One refresh; its output is relayed line by line. Never raises."""
+        if self.stopping.is_set():
+            return None
         try:
             self.report("refresh: starting")
             with subprocess.Popen(
