@@ -120,9 +120,21 @@ def test_private_addresses_refused_without_the_flag(server, tmp_path):
         "--db", str(tmp_path / "p.db"),
         "--output", str(tmp_path / "public"),
     )  # fmt: skip
-    assert code in (1, 2)
-    assert "127.0.0.1" in output
+    assert code == 1
+    assert "feeds.opml:5: xmlUrl" in output and "127.0.0.1 is a loopback address" in output
+    assert "left out until it is fixed" in output
     assert server.hits == {}
+
+
+def test_a_broken_outline_is_reported_and_the_rest_still_fetched(server, planet, tmp_path):
+    good = server.serve_file("/f.xml", CORPUS / HEALTHY["Medium user"])
+    feeds = [("Good", good), ("Bad scheme", "ftp://example.org/feed"), ("Good again", good)]
+    (tmp_path / "feeds.opml").write_text(opml_document(feeds))
+    code, output = run("refresh", *planet())
+    assert code == 0, output
+    assert "feeds.opml:6: xmlUrl 'ftp://example.org/feed'" in output
+    assert "feeds.opml:7: duplicate feed" in output
+    assert "feeds: 1 ok" in output
 
 
 def test_broken_opml_exits_2_naming_file_and_line(planet, tmp_path):

@@ -312,17 +312,34 @@ def read_opml(path: str | Path, *, allow_private_networks: bool = False) -> list
 
     Raises :class:`OPMLError` (with the line) for the first error; warnings do not stop it.
     """
+    subs, problems = read_subscriptions(path, allow_private_networks=allow_private_networks)
+    for problem in problems:
+        raise OPMLError(problem.path, problem.line, problem.message, problem.column)
+    return subs
+
+
+def read_subscriptions(
+    path: str | Path, *, allow_private_networks: bool = False
+) -> tuple[list[Subscription], list[Problem]]:
+    """The usable feeds of the subscription list, and the errors of the outlines left out.
+
+    This is how a run reads the list: one attendee's broken line is reported (with its
+    line) and left out, and every other blog is still fetched. A file that cannot be used
+    at all raises :class:`OPMLError`.
+    """
     from campplanet import netguard
 
     name, doc = _load(path)
-    for problem in _problems_of(name, doc, allow_private_networks):
-        if problem.severity == "error":
+    errors = [p for p in _problems_of(name, doc, allow_private_networks) if p.severity == "error"]
+    for problem in errors:
+        if problem.line is None:
             raise OPMLError(problem.path, problem.line, problem.message, problem.column)
+    bad_lines = {p.line for p in errors}
     subs = []
     for outline in doc.outlines:
         attrs = outline.attrs
         url = _attr(attrs, "xmlUrl")
-        if not url:
+        if not url or outline.line in bad_lines:
             continue
         html_url = _attr(attrs, "htmlUrl")
         avatar = _attr(attrs, "avatar")
@@ -337,4 +354,4 @@ def read_opml(path: str | Path, *, allow_private_networks: bool = False) -> list
                 categories=outline.categories,
             )
         )
-    return subs
+    return subs, errors

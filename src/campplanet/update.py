@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -24,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from campplanet import fetch as fetcher
 from campplanet import schedule
 from campplanet.config import Settings
-from campplanet.opml import read_opml
+from campplanet.opml import Problem, read_opml, read_subscriptions
 from campplanet.parse import ParseError, canonical_link, parse_feed
 from campplanet.policy import held_back, merge_entry
 from campplanet.render import RenderReport, render_site
@@ -52,11 +53,19 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def subscriptions(settings: Settings) -> list[Subscription]:
-    return read_opml(
-        settings.path(settings.planet.opml),
-        allow_private_networks=settings.fetch.allow_private_networks,
-    )
+def subscriptions(
+    settings: Settings, *, strict: bool = False, problems: list[Problem] | None = None
+) -> list[Subscription]:
+    """The subscription list. By default an outline with an error is left out and its
+    problem appended to ``problems``; ``strict`` raises OPMLError for it instead."""
+    path = settings.path(settings.planet.opml)
+    allow = settings.fetch.allow_private_networks
+    if strict:
+        return read_opml(path, allow_private_networks=allow)
+    subs, errors = read_subscriptions(path, allow_private_networks=allow)
+    if problems is not None:
+        problems.extend(errors)
+    return subs
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -110,6 +119,13 @@ def fetch_into(
     asyncio.run(run.fetch(subs))
     run.summary.seconds = time.monotonic() - started
     return run.summary
+
+
+def _quiet_worker() -> None:
+    """Parse workers leave signals to the run: Ctrl-C is ignored (the run stops the pool),
+    SIGTERM ends a worker at once, without the run's handler or a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def parse_job(body: bytes, url: str, content_type: str | None, iframe_hosts: tuple[str, ...]):
@@ -223,7 +239,7 @@ class _Run:
             return
         pool: Executor | None = None
         if len(requests) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
-            pool = ProcessPoolExecutor(max_workers=os.cpu_count())
+            pool = ProcessPoolExecutor(max_workers=os.cpu_count(), initializer=_quiet_worker)
         try:
             tasks = []
             agent = fetcher.user_agent(self.settings.planet.url)

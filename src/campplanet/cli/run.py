@@ -151,7 +151,9 @@ def guarded(settings: Settings, wait: float, reporter: Reporter | None = None) -
         signal.signal(signal.SIGTERM, previous)
 
 
-def _exit_code(summary: RunSummary, stale: datetime | None, reporter: Reporter) -> int:
+def _exit_code(
+    summary: RunSummary, stale: datetime | None, reporter: Reporter, *, left_out: int = 0
+) -> int:
     if stale is not None:
         reporter.emit(
             "error",
@@ -160,9 +162,9 @@ def _exit_code(summary: RunSummary, stale: datetime | None, reporter: Reporter) 
             stale_since=stale,
         )
         return EXIT_ALL_FAILED
-    attempted = summary.ok + summary.not_modified + summary.failed
-    if attempted and summary.failed == attempted:
-        reporter.emit("error", "every feed failed", failed=summary.failed)
+    attempted = summary.ok + summary.not_modified + summary.failed + left_out
+    if attempted and summary.failed + left_out == attempted:
+        reporter.emit("error", "every feed failed", failed=summary.failed, left_out=left_out)
         return EXIT_ALL_FAILED
     return EXIT_OK
 
@@ -170,7 +172,10 @@ def _exit_code(summary: RunSummary, stale: datetime | None, reporter: Reporter) 
 def _fetch_and_report(settings: Settings, reporter: Reporter, *, render: bool) -> int:
     from campplanet import update
 
-    subs = update.subscriptions(settings)
+    problems: list = []
+    subs = update.subscriptions(settings, problems=problems)
+    for problem in problems:
+        reporter.emit("error", f"{problem} (this blog is left out until it is fixed)")
     with update.open_storage(settings) as storage:
         now = update.now_utc()
         summary = update.fetch_into(settings, subs, storage, now=now, progress=reporter.feed_done)
@@ -178,7 +183,7 @@ def _fetch_and_report(settings: Settings, reporter: Reporter, *, render: bool) -
             update.render_into(settings, subs, storage)
         stale = update.stale_since(storage, settings, now)
     reporter.summary(summary, {s.url: s for s in subs})
-    return _exit_code(summary, stale, reporter)
+    return _exit_code(summary, stale, reporter, left_out=len(problems))
 
 
 @main.command()
@@ -233,7 +238,8 @@ def prune(settings: Settings, wait: float) -> None:
     from campplanet import update
 
     with guarded(settings, wait):
-        keep = [s.url for s in update.subscriptions(settings)]
+        # Strict: a feed whose outline is broken for now must not lose its entries.
+        keep = [s.url for s in update.subscriptions(settings, strict=True)]
         with update.open_storage(settings) as storage:
             feeds, entries = storage.prune(keep)
     click.echo(f"pruned {feeds} feeds and {entries} entries")
