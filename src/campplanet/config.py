@@ -44,6 +44,7 @@ class FetchSettings:
     timeout: float = 30.0  # seconds a single feed may take, all in
     max_bytes: int = 10 * 1024 * 1024  # body size limit, after decompression
     max_redirects: int = 5
+    max_entries: int = 1000  # entries read from one feed document; the rest are ignored
     allow_private_networks: bool = False  # allow loopback/private addresses (tests, intranets)
 
 
@@ -51,7 +52,7 @@ class FetchSettings:
 class RenderSettings:
     templates: str = ""  # a folder of templates overriding the default theme
     content: str = "full"  # "full" sanitized HTML, or "summary" plain text
-    cut_after: int = 3000  # characters of text before a long post is cut with a link to it
+    cut_after: int = 3000  # characters of text before a long post is cut (0: never)
     order: str = "date"  # "date" (the entry's own date) or "first_seen" for backdated entries
     iframe_hosts: tuple[str, ...] = (
         "www.youtube.com",
@@ -204,6 +205,10 @@ def _validate(s: Settings, source: str) -> None:
         raise bad("[fetch] max_bytes must be at least 1024")
     if not 0 <= s.fetch.max_redirects <= 20:
         raise bad("[fetch] max_redirects must be between 0 and 20")
+    if s.render.cut_after < 0:
+        raise bad("[render] cut_after must be 0 (never cut) or more")
+    if s.fetch.max_entries < 1:
+        raise bad("[fetch] max_entries must be at least 1")
     if s.render.content not in ("full", "summary"):
         raise bad(f'[render] content must be "full" or "summary", not {s.render.content!r}')
     if s.render.order not in ("date", "first_seen"):

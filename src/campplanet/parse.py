@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import html
+import itertools
 import json
 import re
 import xml.sax
@@ -168,12 +169,10 @@ def _cut_document(body: bytes, limit: int) -> bytes:
     ``limit``. Feeds list their newest entries first, so nothing wanted is lost."""
     if body.count(b"<item") + body.count(b"<entry") + body.count(b":item") <= limit:
         return body
-    for number, match in enumerate(_ITEM_START.finditer(body)):
-        if number == limit:
-            break
-    else:
+    cut_at = next(itertools.islice(_ITEM_START.finditer(body), limit, None), None)
+    if cut_at is None:
         return body
-    head = body[: match.start()]
+    head = body[: cut_at.start()]
     root = _FIRST_TAG.search(re.sub(rb"<[?!][^>]*>", b"", head[:4096]))
     if root is None:
         return body
@@ -323,7 +322,10 @@ def parse_feed(
         raise ParseError("empty response")
     if _looks_like_json(body, content_type):
         return _parse_json_feed(body, url, iframe_hosts, max_entries)
-    body = _cut_document(_prepare(body), 2 * max_entries)
+    prepared = _prepare(body)
+    # Room to pick the newest by date, as feeds are not always in date order.
+    body = _cut_document(prepared, max(4 * max_entries, max_entries + 1000))
+    cut_short = len(body) < len(prepared)
     if not _starts_like_markup(body):
         raise ParseError("not a feed (neither XML nor JSON)")
     # No content-location: feedparser would resolve every URI against it, costing 65% more
@@ -359,7 +361,10 @@ def parse_feed(
     image = feed.get("image") or {}
     kept = _newest(entries, max_entries, _xml_entry_date)
     parsed = tuple(_entry(e, url, feed_author, iframe_hosts) for e in kept)
-    problems = [_problem(result) if result.get("bozo") else None, _cut(len(entries), len(kept))]
+    problems = [
+        _problem(result) if result.get("bozo") else None,
+        _cut(len(entries), len(kept), more=cut_short),
+    ]
     return ParsedFeed(
         title=_title(feed.get("title_detail"), "") or None,
         link=feed_link,
@@ -388,10 +393,10 @@ def _newest(entries: list[Any], limit: int, date_of: Any) -> list[Any]:
     return [entries[i] for i in sorted(chosen)]
 
 
-def _cut(total: int, kept: int) -> str | None:
-    if kept == total:
+def _cut(total: int, kept: int, *, more: bool = False) -> str | None:
+    if kept == total and not more:
         return None
-    return f"{total} entries; only the newest {kept} were read"
+    return f"{'more than ' if more else ''}{total} entries; only the newest {kept} were read"
 
 
 # JSON Feed 1.0 / 1.1 (https://www.jsonfeed.org/version/1.1/) -------------------------------

@@ -128,10 +128,22 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def parse_job(body: bytes, url: str, content_type: str | None, iframe_hosts: tuple[str, ...]):
+def parse_job(
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    iframe_hosts: tuple[str, ...],
+    max_entries: int,
+):
     """Runs in a worker process: the parsed feed, or the reason it cannot be used."""
     try:
-        return parse_feed(body, url, content_type=content_type, iframe_hosts=iframe_hosts)
+        return parse_feed(
+            body,
+            url,
+            content_type=content_type,
+            iframe_hosts=iframe_hosts,
+            max_entries=max_entries,
+        )
     except ParseError as e:
         return str(e)
     except (RecursionError, MemoryError, ValueError, TypeError, LookupError) as e:
@@ -262,6 +274,7 @@ class _Run:
             result.final_url or result.url,
             result.content_type,
             self.settings.render.iframe_hosts,
+            self.settings.fetch.max_entries,
         )
         if pool is None:
             outcome = parse_job(*job)
