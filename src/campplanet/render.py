@@ -856,6 +856,7 @@ def render_site(
     files = build_files(settings, entries, feeds, last_refresh=last_refresh)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        remove_leftover_temp_files(out_dir)
         for rel, data in files.items():
             target = out_dir / rel
             if write_if_changed(target, data):
@@ -869,6 +870,17 @@ def render_site(
         ) from None
     report.seconds = time.perf_counter() - started
     return report
+
+
+_TEMP_NAME = re.compile(r"^\..+\.\d+\.tmp$")
+
+
+def remove_leftover_temp_files(out_dir: Path) -> None:
+    """Delete temporary files a killed render left behind (the run lock is held, so no
+    other render is writing), so they are never published."""
+    for path in out_dir.rglob(".*.tmp"):
+        if _TEMP_NAME.match(path.name) and path.is_file():
+            path.unlink(missing_ok=True)
 
 
 # Above this many pages, a second process renders half of them.

@@ -12,6 +12,7 @@ transaction per feed, as they arrive.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import random
 import signal
@@ -126,6 +127,17 @@ def _quiet_worker() -> None:
     SIGTERM ends a worker at once, without the run's handler or a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this worker when the run dies (even by SIGKILL), so
+    no orphaned parse worker outlives a killed run."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: workers still exit when their queue closes
 
 
 def parse_job(
