@@ -109,8 +109,13 @@ def strip_invalid_xml_chars(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
+_PLAIN_ABSOLUTE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:[/?#][^\s\\]*)?", re.ASCII)
+
+
 def _safe_url(value: str, base: str | None) -> str | None:
     value = value.strip()
+    if _PLAIN_ABSOLUTE.fullmatch(value) and "/." not in value:
+        return value  # already absolute http(s): urljoin would return it unchanged
     if base:
         try:
             value = urljoin(base, value)
