@@ -24,7 +24,7 @@ from campplanet.exceptions import CampplanetError
 def main() -> None:
     """campplanet gathers the blog posts of a community event into one page and one feed.
 
-    Typical use from cron: ``campplanet refresh`` (fetch every feed in feeds.opml, then
+    Typical use from cron: campplanet refresh (fetch every feed in feeds.opml, then
     render public/).
     """
 
