@@ -176,3 +176,42 @@ def test_two_hundred_feeds_every_entry_rendered_once(server, tmp_path, planet):
     assert "entries: 0 new, 0 updated" in output
     db = sqlite3.connect(tmp_path / "planet.db")
     assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 2000
+
+
+def test_removed_feed_hidden_readded_restored_pruned_and_filters_reapplied(
+    server, planet, tmp_path
+):
+    base = 1_790_000_000
+    a = server.serve(
+        "/a.xml", rss_feed("A", "https://a.example/", [("a1", "LocalGovCamp notes", base)])
+    )
+    b = server.serve("/b.xml", rss_feed("B", "https://b.example/", [("b1", "Holiday", base - 60)]))
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(opml_document([("A", a), ("B", b)]))
+    assert run("refresh", *planet())[0] == 0
+
+    def shown() -> set[str]:
+        atom = feedparser.parse((tmp_path / "public" / "atom.xml").read_bytes())
+        return {e.link for e in atom.entries}
+
+    assert shown() == {"https://a.example/a1", "https://b.example/b1"}
+    opml.write_text(opml_document([("A", a)]))
+    assert run("render", *planet())[0] == 0
+    assert shown() == {"https://a.example/a1"}  # gone from the outputs at the next render
+
+    opml.write_text(opml_document([("A", a), ("B", b)]))
+    hits = dict(server.hits)
+    assert run("render", *planet())[0] == 0
+    assert shown() == {"https://a.example/a1", "https://b.example/b1"}  # restored, no refetch
+    assert server.hits == hits
+
+    config = tmp_path / "c.toml"
+    config.write_text('[filter]\ninclude = "localgovcamp"\n')
+    assert run("render", *planet("--config", str(config)))[0] == 0
+    assert shown() == {"https://a.example/a1"}  # filter applied to stored entries
+
+    opml.write_text(opml_document([("A", a)]))
+    code, output = run("prune", *planet())
+    assert code == 0 and "pruned 1 feeds and 1 entries" in output
+    db = sqlite3.connect(tmp_path / "planet.db")
+    assert db.execute("SELECT feed_url FROM entries").fetchall() == [(a,)]
