@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sqlite3
 import time
@@ -215,3 +216,25 @@ def test_removed_feed_hidden_readded_restored_pruned_and_filters_reapplied(
     assert code == 0 and "pruned 1 feeds and 1 entries" in output
     db = sqlite3.connect(tmp_path / "planet.db")
     assert db.execute("SELECT feed_url FROM entries").fetchall() == [(a,)]
+
+
+def test_a_blog_added_to_a_running_planet_shows_only_its_newest_posts(server, planet, tmp_path):
+    base = 1_790_000_000
+    a = server.serve("/a.xml", rss_feed("A", "https://a.example/", [("a1", "First", base)]))
+    items = [(f"b{i}", f"Archive {i}", base - 86_400 * (i + 1)) for i in range(10)]
+    b = server.serve("/b.xml", rss_feed("B", "https://b.example/", items))
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(opml_document([("A", a)]))
+    assert run("refresh", *planet())[0] == 0
+    opml.write_text(opml_document([("A", a), ("B", b)]))
+    code, output = run("refresh", *planet())
+    assert code == 0 and "entries: 10 new" in output
+
+    atom = feedparser.parse((tmp_path / "public" / "atom.xml").read_bytes())
+    links = [e.link for e in atom.entries]
+    # the newest three of B, placed by their own (older) dates, below A's post
+    assert links == ["https://a.example/a1"] + [f"https://b.example/b{i}" for i in range(3)]
+    status = CliRunner().invoke(main, ["status", "--json", *planet()])
+    assert status.exit_code == 0, status.output
+    rows = {r["url"]: r for r in json.loads(status.output)["feeds"]}
+    assert (rows[b]["entries_stored"], rows[b]["held_back"]) == (10, 7), rows
