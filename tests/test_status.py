@@ -92,3 +92,16 @@ def test_status_of_a_new_planet(tmp_path):
     result = CliRunner().invoke(main, args(tmp_path))
     assert result.exit_code == 0, result.output
     assert "last successful fetch: never" in result.output
+
+
+def test_status_names_outlines_left_out(tmp_path):
+    (tmp_path / "feeds.opml").write_text(
+        opml_document([("A", "https://a.example/feed"), ("Local", "http://127.0.0.1/feed")])
+    )
+    result = CliRunner().invoke(main, args(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "left out of every run until fixed:" in result.output
+    assert "feeds.opml:6: xmlUrl 'http://127.0.0.1/feed'" in result.output
+    data = json.loads(CliRunner().invoke(main, args(tmp_path, "--json")).output)
+    assert [f["name"] for f in data["feeds"]] == ["A"]
+    assert len(data["left_out"]) == 1

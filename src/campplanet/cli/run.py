@@ -253,16 +253,18 @@ def status(settings: Settings, as_json: bool) -> None:
     from campplanet import update
     from campplanet.status import feed_status_rows
 
+    problems: list = []
     try:
-        subs = update.subscriptions(settings)
+        subs = update.subscriptions(settings, problems=problems)
         with update.open_storage(settings) as storage:
             rows, last_success = feed_status_rows(settings, subs, storage, update.now_utc())
     except CampplanetError as e:
         fail(e)
+    left_out = [str(p) for p in problems]
     if as_json:
         click.echo(
             json.dumps(
-                {"last_success": last_success, "feeds": rows},
+                {"last_success": last_success, "left_out": left_out, "feeds": rows},
                 indent=2,
                 default=str,
                 ensure_ascii=False,
@@ -274,3 +276,5 @@ def status(settings: Settings, as_json: bool) -> None:
     when = f"{last_success:%Y-%m-%d %H:%M} UTC" if last_success else "never"
     click.echo(f"last successful fetch: {when}")
     click.echo(format_table(rows))
+    for problem in left_out:
+        click.echo(f"left out of every run until fixed: {problem}")
