@@ -82,14 +82,7 @@ def merge_entry(
             StoredEntry(
                 feed_url=feed_url,
                 key=new.key,
-                link=new.link,
-                title=new.title,
-                content=new.content,
-                summary=new.summary,
-                author=new.author,
-                published=new.published,
-                updated=new.updated,
-                categories=new.categories,
+                **_from_feed(new),
                 first_seen=now,
                 date=date,
                 guid=new.guid,
@@ -102,21 +95,24 @@ def merge_entry(
     else:
         date = stored.date
     merged = replace(
-        stored,
-        link=new.link,
-        title=new.title,
-        content=new.content,
-        summary=new.summary,
-        author=new.author,
-        published=new.published,
-        updated=new.updated,
-        categories=new.categories,
-        guid=new.guid or stored.guid,
-        date=date,
-        last_seen=now,
+        stored, **_from_feed(new), guid=new.guid or stored.guid, date=date, last_seen=now
     )
     unchanged = replace(merged, last_seen=stored.last_seen) == stored
     return EntryChange("unchanged" if unchanged else "updated", merged)
+
+
+def _from_feed(new: ParsedEntry) -> dict[str, object]:
+    """The fields a fetch sets on a stored entry, whether new or updated."""
+    return {
+        "link": new.link,
+        "title": new.title,
+        "content": new.content,
+        "summary": new.summary,
+        "author": new.author,
+        "published": new.published,
+        "updated": new.updated,
+        "categories": new.categories,
+    }
 
 
 def held_back(entries: Sequence[StoredEntry], new_feed_items: int) -> set[str]:
