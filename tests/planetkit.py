@@ -94,3 +94,17 @@ def rss_feed(name: str, site: str, items: list[tuple[str, str, int]]) -> bytes:
         )
     parts.append("</channel></rss>")
     return "\n".join(parts).encode()
+
+
+# Debian's Chromium, headless, offline: the flags every browser test starts it with.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]

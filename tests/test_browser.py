@@ -8,7 +8,6 @@ even if hostile HTML reached the content unsanitized.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,14 +16,11 @@ import pytest
 
 from campplanet.render import render_site
 from campplanet.sanitize import sanitize_html
+from planetkit import CHROMIUM, CHROMIUM_FLAGS
 from test_render import entry, feed, settings_for
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
-]
+# scripts/test installs Debian's chromium; without it these tests fail rather than skip.
+pytestmark = pytest.mark.browser
 
 PAYLOADS = (
     "<script>document.title='PWNED'</script>"
@@ -40,14 +36,7 @@ def chromium(page: Path, tmp_path: Path) -> tuple[str, str]:
     result = subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_FLAGS,
             f"--user-data-dir={tmp_path / 'profile'}",
             "--enable-logging=stderr",
             "--v=0",

@@ -1101,20 +1101,13 @@ def run_planet_inprocess(folder: Path, command: str = "refresh", *, private: boo
 
 # --- a real browser ----------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
+from planetkit import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 
 
 def chromium_args(page: Path, profile: Path, budget_ms: int) -> list[str]:
     return [
         CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_FLAGS,
         "--disable-dev-shm-usage",
         # Nothing may resolve or go anywhere but loopback.
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",

@@ -336,7 +336,6 @@ def test_entry_titles_and_authors_are_shown_as_text(hostile_site):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
 def test_no_script_runs_in_chromium(hostile_site, tmp_path):
     run, info = hostile_site
     index = run.public / "index.html"
