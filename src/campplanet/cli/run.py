@@ -193,8 +193,9 @@ def refresh(settings: Settings, quiet: bool, verbose: bool, log_format: str, wai
     """Fetch every feed in the subscription list, then render the site.
 
     This is the command for cron. Exit status: 0 done (some feeds may have failed; they
-    are listed on stderr), 1 every feed failed or the planet is stale, 2 bad settings or
-    subscription list, 75 another run holds the lock.
+    are listed on stderr, as are outlines of the subscription list left out for an error),
+    1 every feed failed or the planet is stale, 2 bad settings or a subscription list that
+    cannot be read at all, 75 another run holds the lock.
     """
     reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
     with guarded(settings, wait, reporter):
