@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -12,7 +13,15 @@ import pytest
 
 from campplanet import __version__, schedule
 from campplanet.config import FetchSettings
-from campplanet.fetch import fetch_feeds, fetch_one, human_size, parse_retry_after, user_agent
+from campplanet.fetch import (
+    allowed_time,
+    fetch_feeds,
+    fetch_one,
+    human_size,
+    parse_retry_after,
+    seconds_text,
+    user_agent,
+)
 from campplanet.types import FeedState, FetchRequest, FetchResult, Outcome
 from httpfarm import Farm, Route, gzip_bomb
 
@@ -354,10 +363,101 @@ def test_many_hung_feeds_cost_about_one_deadline():
         start = time.monotonic()
         results = fetch_all([FetchRequest(u) for u in hung + good], settings(concurrency=20))
         wall = time.monotonic() - start
-    assert all(results[u].error == "timed out after 1 s" for u in hung)
+    assert all(honest_timeout(results[u]) for u in hung)
     assert all(results[u].outcome is Outcome.OK for u in good)
-    # 100 hung feeds in 20 slots would take 5 deadlines if hung feeds kept their slots.
-    assert wall < 3.0
+    # 100 hung feeds in 20 slots would take 5 deadlines if hung feeds kept their slots;
+    # parked ones started after half the timeout get half of it.
+    assert wall < 2.0
+
+
+def honest_timeout(result: FetchResult) -> float:
+    """The seconds a "timed out after N s" error names, checked against the real elapsed."""
+    match = re.fullmatch(r"timed out after (\d+(?:\.\d)?) s", result.error or "")
+    assert match, result.error
+    said = float(match.group(1))
+    assert abs(said - result.elapsed) < 0.25, (said, result.elapsed)
+    return said
+
+
+@pytest.mark.parametrize(
+    ("waited", "allowed"),
+    [
+        (0.0, 30.0),  # started with the batch: the whole timeout
+        (6.0, 24.0),  # queued 6 s: still ends with the batch deadline
+        (15.0, 15.0),  # half-way: the two caps meet
+        (20.0, 15.0),  # late in a long batch: at least half the timeout
+        (600.0, 15.0),
+        (-1.0, 30.0),  # never more than the timeout
+    ],
+)
+def test_allowed_time_caps_at_the_batch_deadline_but_not_below_half(waited, allowed):
+    assert allowed_time(30.0, 1000.0 + waited, 1000.0) == pytest.approx(allowed)
+
+
+def test_allowed_time_without_a_batch_is_the_timeout():
+    assert allowed_time(30.0, 1e6, None) == 30.0
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (30.0, "30"),
+        (29.96, "30"),
+        (24.4, "24"),
+        (15.0, "15"),
+        (9.96, "10"),
+        (2.5, "2.5"),
+        (0.999, "1"),
+        (0.84, "0.8"),
+        (1.0, "1"),
+    ],
+)
+def test_seconds_text(seconds, text):
+    assert seconds_text(seconds) == text
+
+
+def test_hung_feeds_queued_behind_others_end_with_the_batch_deadline():
+    # One slot: the fast feeds go one by one, the hung ones start 0.4-0.9 s in (a hung feed
+    # parks its slot after 0.4 s). With only per-feed deadlines the run would take ~2.9 s.
+    with Farm(hosts=2) as farm:
+        fast = [farm.add(f"/ok{i}", Route(RSS, latency=0.1), host=i % 2) for i in range(4)]
+        hung = [farm.add(f"/h{i}", Route(hang=30), host=i % 2) for i in range(2)]
+        start = time.monotonic()
+        results = fetch_all(
+            [FetchRequest(u) for u in fast + hung], settings(timeout=2.0, concurrency=1)
+        )
+        wall = time.monotonic() - start
+    assert all(results[u].outcome is Outcome.OK for u in fast)
+    assert all(results[u].outcome is Outcome.FAILED for u in hung)
+    said = [honest_timeout(results[u]) for u in hung]
+    assert all(1.0 <= s <= 1.7 for s in said), said  # less than 2 s: they started late
+    assert wall < 2.5
+
+
+def test_a_feed_started_late_in_a_long_batch_gets_half_the_timeout():
+    # 1.5 s of fast feeds ahead in one slot: a slow feed needing 0.8 s still succeeds (it
+    # ends after batch start + timeout), and the hung one behind it gets 1 s, not 0.1 s.
+    with Farm(hosts=1) as farm:
+        fast = [farm.add(f"/ok{i}", Route(RSS, latency=0.5)) for i in range(3)]
+        slow = farm.add("/slow", Route(RSS, latency=0.8))
+        hung = farm.add("/hung", Route(hang=30))
+        start = time.monotonic()
+        results = fetch_all(
+            [FetchRequest(u) for u in [*fast, slow, hung]], settings(timeout=2.0, concurrency=1)
+        )
+        wall = time.monotonic() - start
+    assert all(results[u].outcome is Outcome.OK for u in [*fast, slow])
+    assert results[hung].error == "timed out after 1 s" and results[hung].elapsed >= 0.95
+    assert honest_timeout(results[hung]) == 1
+    assert wall < 3.5
+
+
+def test_fetch_one_gets_the_whole_timeout(farm):
+    url = farm.add("/feed", Route(hang=30))
+    start = time.monotonic()
+    result = fetch_one(url, settings(timeout=1.5), user_agent=UA)
+    assert 1.45 < time.monotonic() - start < 2.5
+    assert result.error == "timed out after 1.5 s"
 
 
 def test_results_arrive_as_they_complete(farm):

@@ -6,8 +6,14 @@
   trickling server) gives its concurrency slot to the next feed while it runs out its own
   deadline (at most ``PARK_FACTOR * concurrency`` feeds wait like that at once), so a run
   with many hung feeds costs about one deadline, not one per ``concurrency`` hung feeds.
-- One all-in deadline per feed (``timeout``): connecting, every redirect hop, headers and
-  body.
+- One all-in deadline per feed: connecting, every redirect hop, headers and body. A feed
+  has ``timeout`` seconds from its own start (when it gets its slots), but in a batch
+  (:func:`fetch_feeds`) no more than until the later of *batch start + timeout* and *its
+  own start + timeout / 2* (see :func:`allowed_time`). So every feed started in the first
+  half of the timeout is done by batch start + timeout, however many hung feeds were queued
+  behind others, and on a planet so big that fetching legitimately takes longer, a late
+  feed still gets at least half the timeout. A timed-out feed says how long it really had
+  ("timed out after 24 s"). A single fetch (:func:`fetch_one`) always gets ``timeout``.
 - Bodies are decompressed here, incrementally and bounded, so ``max_bytes`` counts
   decompressed bytes and a gzip bomb is stopped after ``max_bytes``.
 - Redirects are followed by hand (at most ``max_redirects``) so each hop's URL is checked,
@@ -66,6 +72,7 @@ async def fetch_feeds(
     async with Fetcher(settings, user_agent=user_agent) as fetcher:
         for r in requests:
             fetcher.pools.hold(_host(r.url))
+        fetcher.batch_start = time.monotonic()
         tasks = [asyncio.create_task(fetcher.fetch(r, held=True)) for r in requests]
         try:
             for done in asyncio.as_completed(tasks):
@@ -165,8 +172,30 @@ async def resolve(host: str, port: int) -> list[str]:
     return sorted(addresses, key=lambda ip: ":" in ip)
 
 
+def allowed_time(timeout: float, start: float, batch_start: float | None) -> float:
+    """Seconds a feed that got its slots at ``start`` may take, all in.
+
+    ``timeout``, capped in a batch that began at ``batch_start`` so the feed ends by the
+    later of ``batch_start + timeout`` and ``start + timeout / 2``. Without a batch
+    (``batch_start`` None), ``timeout``.
+    """
+    if batch_start is None:
+        return timeout
+    waited = start - batch_start
+    return min(timeout, max(timeout - waited, timeout / 2))
+
+
+def seconds_text(seconds: float) -> str:
+    """``seconds`` for a message: whole seconds from 10 s on, else one decimal ("0.8")."""
+    return f"{round(seconds) if seconds >= 10 else round(seconds, 1):g}"
+
+
 class Fetcher:
-    """Shared client and limits for one batch of fetches (use as an async context manager)."""
+    """Shared client and limits for one batch of fetches (use as an async context manager).
+
+    ``batch_start`` (a :func:`time.monotonic` time, set by :func:`fetch_feeds`) caps each
+    feed's deadline as :func:`allowed_time` says; None (a single fetch) leaves ``timeout``.
+    """
 
     def __init__(self, settings: FetchSettings, *, user_agent: str, accept: str | None = None):
         self.settings = settings
@@ -175,6 +204,7 @@ class Fetcher:
             "Accept": accept or FEED_ACCEPT,
             "Accept-Encoding": "gzip, deflate",
         }
+        self.batch_start: float | None = None
         self.slow_after = min(2.0, settings.timeout / 5)
         self.slots = asyncio.Semaphore(settings.concurrency)
         self.parked = 0
@@ -203,6 +233,7 @@ class Fetcher:
         released here when the feed is done.
         """
         start = time.monotonic()
+        allowed = self.settings.timeout
         url = netguard.normalise_url(request.url)
         host = _host(url)
         try:
@@ -211,10 +242,11 @@ class Fetcher:
                 return _failed(request, refusal, start)
             async with self.host_slot(host), _Slot(self):
                 start = time.monotonic()
-                async with asyncio.timeout(self.settings.timeout):
+                allowed = allowed_time(self.settings.timeout, start, self.batch_start)
+                async with asyncio.timeout(allowed):
                     return await self._get(request, url, host, start)
         except TimeoutError:
-            return _failed(request, f"timed out after {self.settings.timeout:g} s", start)
+            return _failed(request, f"timed out after {seconds_text(allowed)} s", start)
         except Exception as e:  # one feed must never take down the run
             return _failed(request, describe_error(e), start)
         finally:
