@@ -15,9 +15,12 @@ from campplanet.schedule import (
     MAX_DELAY,
     MAX_RETRY_AFTER,
     backoff,
+    fetch_order,
+    fetch_order_key,
     is_due,
     jittered,
     record_fetch,
+    timed_out_last,
 )
 from campplanet.types import FeedState, FetchResult, Outcome
 
@@ -274,3 +277,69 @@ def test_any_sequence_keeps_the_invariants(events, seed):
             assert state.next_attempt >= now + backoff(streak) * (1 - JITTER)
         else:
             assert state.next_attempt is None
+
+
+ERRORS = [
+    None,
+    "timed out after 30 s",
+    "timed out after 24 s",
+    "timed out connecting",
+    "connection refused",
+    "HTTP 404 Not Found",
+    "the server closed the connection without a complete response",
+    "not well-formed XML at line 12 (timed out)",
+]
+
+
+@pytest.mark.parametrize(
+    ("error", "first"),
+    [
+        (None, False),
+        ("timed out after 30 s", True),
+        ("timed out after 0.8 s", True),
+        ("timed out connecting", True),
+        ("connection refused", False),
+        ("HTTP 503 Service Unavailable", False),
+        ("returned an HTML page, not a feed (timed out)", False),
+        ("", False),
+    ],
+)
+def test_timed_out_last(error, first):
+    state = FeedState(url=URL, last_error=error)
+    assert timed_out_last(state) is first
+    assert fetch_order_key(state) == (0 if first else 1)
+
+
+def test_fetch_order_starts_timed_out_feeds_first_stable_otherwise():
+    states = [
+        FeedState(url="a"),
+        FeedState(url="b", last_error="timed out after 30 s"),
+        FeedState(url="c", last_error="connection refused"),
+        FeedState(url="d", last_error="timed out connecting"),
+        FeedState(url="e"),
+    ]
+    assert [s.url for s in fetch_order(states)] == ["b", "d", "a", "c", "e"]
+    assert [s.url for s in states] == ["a", "b", "c", "d", "e"]  # input left alone
+    assert fetch_order([]) == []
+
+
+def test_a_timeout_recorded_puts_the_feed_first_and_a_success_clears_it():
+    timed_out = record_fetch(
+        FeedState(url=URL), failed("timed out after 30 s"), NOW, random.Random(1)
+    )
+    assert fetch_order([FeedState(url=NEW), timed_out])[0] is timed_out
+    recovered = record_fetch(timed_out, result(), NOW, random.Random(1))
+    assert fetch_order([FeedState(url=NEW), recovered])[0].url == NEW
+
+
+@given(st.lists(st.sampled_from(ERRORS), max_size=30))
+def test_fetch_order_is_a_stable_partition(errors):
+    states = [
+        FeedState(url=f"https://b{i}.example.org/", last_error=e) for i, e in enumerate(errors)
+    ]
+    ordered = fetch_order(states)
+    expected = [s for s in states if timed_out_last(s)] + [
+        s for s in states if not timed_out_last(s)
+    ]
+    assert [s.url for s in ordered] == [s.url for s in expected]
+    assert sorted(s.url for s in ordered) == sorted(s.url for s in states)

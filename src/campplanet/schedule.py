@@ -16,11 +16,15 @@ every rule here can be tested exhaustively.
   to succeeded; a temporary redirect changes nothing stored.
 - ``parse_error`` (e.g. "returned an HTML page, not a feed") is a failure even though HTTP
   succeeded; the validators and body hash are cleared so the next fetch is a full one.
+- Start order: feeds whose last attempt timed out are started first (otherwise in the order
+  given), so a persistently hung blog runs out its deadline from the start of the run
+  instead of from wherever it was queued, and does not make the run longer.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -37,6 +41,23 @@ def is_due(state: FeedState, now: datetime) -> bool:
     if state.gone:
         return False
     return state.next_attempt is None or now >= state.next_attempt
+
+
+def timed_out_last(state: FeedState) -> bool:
+    """Whether the feed's last attempt failed by timing out ("timed out after 30 s",
+    "timed out connecting")."""
+    return (state.last_error or "").startswith("timed out")
+
+
+def fetch_order_key(state: FeedState) -> int:
+    """Sort key for the start order: 0 for a feed that timed out last time, else 1."""
+    return 0 if timed_out_last(state) else 1
+
+
+def fetch_order(states: Sequence[FeedState]) -> list[FeedState]:
+    """``states`` in the order to start their fetches: those that timed out last time
+    first, each group in the order given."""
+    return sorted(states, key=fetch_order_key)
 
 
 def backoff(failures: int) -> timedelta:
