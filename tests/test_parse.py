@@ -431,7 +431,7 @@ def test_json_feed() -> None:
     assert feed.problem == "skipped 1 of 4 items that are not JSON objects"
     one, two, three = feed.entries
     assert (one.key, one.guid, one.link, one.title) == ("1", "1", "https://json.example/p/1", "One")
-    assert one.content == '<p>Hi <img src="https://json.example/p/a.png" loading="lazy"></p>'
+    assert one.content == '<p>Hi <img src="https://json.example/p/a.png" loading="lazy" alt=""></p>'
     assert one.published == datetime(2024, 1, 2, 2, 4, 5, tzinfo=UTC)
     assert one.updated == datetime(2024, 1, 3, tzinfo=UTC)
     assert one.categories == ("camp", "7")

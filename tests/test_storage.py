@@ -6,10 +6,13 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlite_utils
 
+from campplanet import storage
 from campplanet.exceptions import StorageError
 from campplanet.policy import merge_entry
 from campplanet.storage import SCHEMA_VERSION, Storage
+from campplanet.tidy import tidy_html
 from campplanet.types import FeedState, ParsedEntry
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -91,6 +94,29 @@ def test_schema_version_and_newer_database_refused(tmp_path):
     conn.close()
     with pytest.raises(StorageError, match="newer campplanet"):
         Storage(path)
+
+
+def test_version_1_database_gets_its_content_tidied(tmp_path):
+    path = tmp_path / "p.db"
+    db = sqlite_utils.Database(path)
+    storage._v1(db)
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO feeds (url) VALUES ('https://a.example/feed')")
+    untidy = "<h1>Title</h1><b><div>block in bold</div></b><img src='https://a.example/i.png'>"
+    db.execute(
+        "INSERT INTO entries (feed_url, key, title, content, summary, first_seen, date)"
+        " VALUES ('https://a.example/feed', 'k', 't', ?, '', '2026-11-26T00:00:00Z',"
+        " '2026-11-26T00:00:00Z')",
+        [untidy],
+    )
+    db.conn.commit()
+    db.conn.close()
+    with Storage(path) as s:
+        (stored,) = s.entries_of("https://a.example/feed")
+    assert stored.content == tidy_html(untidy) != untidy
+    assert "<h4>Title</h4>" in stored.content and 'alt=""' in stored.content
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_not_a_database_is_a_clear_error(tmp_path):

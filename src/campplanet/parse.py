@@ -29,6 +29,7 @@ from campplanet.sanitize import (
     strip_invalid_xml_chars,
     summarize,
 )
+from campplanet.tidy import tidy_html
 from campplanet.types import ParsedEntry, ParsedFeed
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -294,7 +295,7 @@ def _entry(
         key=entry_key(guid, link, title, content),
         link=link,
         title=title,
-        content=content,
+        content=tidy_html(content),  # the key above stays that of the sanitized HTML
         summary=summary,
         author=author,
         published=_date(_get(e, "published_parsed")),
@@ -516,7 +517,7 @@ def _json_entry(
         key=entry_key(guid, link, title, content),
         link=link,
         title=title,
-        content=content,
+        content=tidy_html(content),  # the key above stays that of the sanitized HTML
         summary=summary,
         author=_json_author(item) or feed_author,
         published=_json_date(item.get("date_published")),

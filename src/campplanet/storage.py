@@ -21,6 +21,7 @@ from typing import Any
 import sqlite_utils
 
 from campplanet.exceptions import StorageError
+from campplanet.tidy import tidy_html
 from campplanet.types import FeedState, StoredEntry
 
 
@@ -79,7 +80,16 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Entry content is stored tidy (ready for the page), not only sanitized."""
+    rows = db.execute("SELECT rowid, content FROM entries").fetchall()
+    changed = [
+        (tidied, rowid) for rowid, content in rows if (tidied := tidy_html(content)) != content
+    ]
+    db.conn.executemany("UPDATE entries SET content = ? WHERE rowid = ?", changed)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

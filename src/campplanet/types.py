@@ -81,7 +81,7 @@ class ParsedEntry:
     key: str  # identity within its feed, see campplanet.parse.entry_key
     link: str | None
     title: str
-    content: str  # sanitized HTML
+    content: str  # sanitized, tidied HTML (campplanet.tidy): ready for the page
     summary: str  # plain text, about 60 words
     author: str | None = None
     published: datetime | None = None
@@ -177,7 +177,7 @@ class EntryView:
     id: str  # globally unique id for merged feeds (original guid, else link, else tag: URI)
     link: str | None
     title: str
-    content: str  # sanitized HTML
+    content: str  # sanitized, tidied HTML (campplanet.tidy): ready for the page
     summary: str
     author: str | None
     date: datetime  # UTC
