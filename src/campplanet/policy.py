@@ -159,5 +159,8 @@ def same_post_keys(entry: StoredEntry, canonical_link: str | None) -> Iterable[s
     """Keys under which an entry is the same post across subscriptions."""
     if canonical_link:
         yield "link:" + canonical_link
-    if entry.guid and re.match(r"^(https?:|tag:|urn:)", entry.guid, re.IGNORECASE):
+    if entry.guid and _GLOBAL_GUID.match(entry.guid):
         yield "guid:" + entry.guid
+
+
+_GLOBAL_GUID = re.compile(r"(?:https?:|tag:|urn:)", re.IGNORECASE)

@@ -35,10 +35,13 @@ def health(state: FeedState | None) -> str:
     return "working"
 
 
+_ABSOLUTE_URI = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:\S+\Z")
+
+
 def entry_id(entry: StoredEntry, planet_url: str) -> str:
     """A stable, globally unique id for the merged feeds: the original id when it is an
     absolute URI, else the link, else a tag: URI minted from the feed and entry key."""
-    if entry.guid and re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:\S+$", entry.guid):
+    if entry.guid and _ABSOLUTE_URI.match(entry.guid):
         return entry.guid
     if entry.link:
         return entry.link
