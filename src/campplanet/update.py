@@ -17,8 +17,9 @@ import gc
 import os
 import random
 import signal
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -81,9 +82,29 @@ def refresh(
     """Fetch every due feed, then render the site."""
     subs = subscriptions(settings)
     with open_storage(settings) as storage:
-        summary = fetch_into(settings, subs, storage, now=now, progress=progress)
-        report = render_into(settings, subs, storage)
-    return summary, report
+        return refresh_into(settings, subs, storage, now=now, progress=progress)
+
+
+def refresh_into(
+    settings: Settings,
+    subs: Sequence[Subscription],
+    storage: Storage,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> tuple[RunSummary, RenderReport]:
+    """Fetch every due feed, then render the site.
+
+    While the feeds are fetched (mostly waiting on the network), a background thread reads
+    every stored entry; the render then re-reads only the feeds this run changed.
+    """
+    preload = EntryPreload(settings, subs)
+    changed: set[str] = set()
+    try:
+        summary = fetch_into(settings, subs, storage, now=now, progress=progress, changed=changed)
+    finally:
+        rows = preload.result()
+    return summary, render_into(settings, subs, storage, preloaded=(rows, changed))
 
 
 def fetch(
@@ -100,14 +121,54 @@ def render(settings: Settings) -> RenderReport:
         return render_into(settings, subs, storage)
 
 
-def render_into(settings: Settings, subs: Sequence[Subscription], storage: Storage) -> RenderReport:
+def render_into(
+    settings: Settings,
+    subs: Sequence[Subscription],
+    storage: Storage,
+    *,
+    preloaded: tuple[list[EntryRow] | None, set[str]] | None = None,
+) -> RenderReport:
+    """Render the site from the database. ``preloaded``: every entry as read earlier in
+    this run (None if that failed) and the feeds whose entries changed since."""
     with without_cycle_collection():
         states = storage.feed_states()
-        entries, feeds = build_views(
-            settings, subs, states, storage.all_entries(sub.url for sub in subs)
-        )
+        urls = [sub.url for sub in subs]
+        if preloaded is None or preloaded[0] is None:
+            rows: Iterable[EntryRow] = storage.all_entries(urls)
+        else:
+            earlier, changed = preloaded
+            rows = [row for row in earlier if row[0].feed_url not in changed]
+            rows += storage.all_entries(u for u in urls if u in changed)
+        entries, feeds = build_views(settings, subs, states, rows)
         successes = [s.last_success for s in states.values() if s.last_success]
         return render_site(settings, entries, feeds, last_refresh=max(successes, default=None))
+
+
+EntryRow = tuple[StoredEntry, str | None]  # a stored entry and its canonical link
+
+
+class EntryPreload:
+    """Every stored entry of the subscriptions, read by a background thread on its own
+    connection (a consistent snapshot: SQLite's WAL lets it read while the run writes)."""
+
+    def __init__(self, settings: Settings, subs: Sequence[Subscription]):
+        self._rows: list[EntryRow] | None = None
+        self._thread = threading.Thread(
+            target=self._load, args=(settings, [s.url for s in subs]), daemon=True
+        )
+        self._thread.start()
+
+    def _load(self, settings: Settings, urls: list[str]) -> None:
+        try:
+            with open_storage(settings) as storage, without_cycle_collection():
+                self._rows = list(storage.all_entries(urls))
+        except Exception:  # the render then reads the entries itself
+            self._rows = None
+
+    def result(self) -> list[EntryRow] | None:
+        """The entries read, or None if reading them failed."""
+        self._thread.join()
+        return self._rows
 
 
 @contextmanager
@@ -135,9 +196,14 @@ def fetch_into(
     *,
     now: datetime | None = None,
     progress: Progress | None = None,
+    changed: set[str] | None = None,
 ) -> RunSummary:
+    """Fetch every due feed into ``storage``; add to ``changed`` each feed (subscription
+    URL) whose stored entries this run wrote."""
     started = time.monotonic()
     run = _Run(settings, storage, now or now_utc(), progress)
+    if changed is not None:
+        run.changed = changed
     asyncio.run(run.fetch(subs))
     run.summary.seconds = time.monotonic() - started
     return run.summary
@@ -259,6 +325,7 @@ class _Run:
         self.founding_run = storage.first_import() is None
         self.states = storage.feed_states()
         self.subs: dict[str, Subscription] = {}
+        self.changed: set[str] = set()  # feeds whose stored entries this run wrote
 
     def state_of(self, sub: Subscription) -> FeedState:
         return self.states.get(sub.url) or FeedState(url=sub.url, added=self.now)
@@ -342,7 +409,8 @@ class _Run:
             state = update.state
         with self.storage.transaction():
             self.storage.save_feed(state)
-            if update is not None:
+            if update is not None and update.entries:
+                self.changed.add(sub.url)
                 self.storage.save_entries(update.entries)
         self.states[sub.url] = state
         self.count(sub, result, state, update, parse_error)

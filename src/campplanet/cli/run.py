@@ -178,9 +178,14 @@ def _fetch_and_report(settings: Settings, reporter: Reporter, *, render: bool) -
         reporter.emit("error", f"{problem} (this blog is left out until it is fixed)")
     with update.open_storage(settings) as storage:
         now = update.now_utc()
-        summary = update.fetch_into(settings, subs, storage, now=now, progress=reporter.feed_done)
         if render:
-            update.render_into(settings, subs, storage)
+            summary, _ = update.refresh_into(
+                settings, subs, storage, now=now, progress=reporter.feed_done
+            )
+        else:
+            summary = update.fetch_into(
+                settings, subs, storage, now=now, progress=reporter.feed_done
+            )
         stale = update.stale_since(storage, settings, now)
     reporter.summary(summary, {s.url: s for s in subs})
     return _exit_code(summary, stale, reporter, left_out=len(problems))
