@@ -263,6 +263,22 @@ def _clip(text: str, limit: int = MAX_TITLE) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _parsed_entry(
+    sanitized: str, *, guid: str | None, link: str | None, title: str, **fields: Any
+) -> ParsedEntry:
+    """An entry from its sanitized HTML: keyed by that HTML (so a change to tidying never
+    changes an identity), summarised from it, and stored tidy."""
+    return ParsedEntry(
+        key=entry_key(guid, link, title, sanitized),
+        guid=guid,
+        link=link,
+        title=title,
+        content=tidy_html(sanitized),
+        summary=summarize(sanitized),
+        **fields,
+    )
+
+
 def _entry(
     e: Any, feed_url: str, feed_author: str | None, iframe_hosts: tuple[str, ...]
 ) -> ParsedEntry:
@@ -278,7 +294,6 @@ def _entry(
     base = _absolute(base, feed_url) if base else None
     base = base or link or feed_url
     content = sanitize_html(raw, base, iframe_hosts=iframe_hosts)
-    summary = summarize(content)
     title = _title(_get(e, "title_detail"), "") or summarize(content, 10) or "Untitled"
     guid = strip_invalid_xml_chars(_get(e, "id") or "").strip() or None
     author = plain_title(_get(e, "author") or "", is_html=False) or feed_author
@@ -291,17 +306,15 @@ def _entry(
             if t
         )
     )
-    return ParsedEntry(
-        key=entry_key(guid, link, title, content),
+    return _parsed_entry(
+        content,
+        guid=guid,
         link=link,
         title=title,
-        content=tidy_html(content),  # the key above stays that of the sanitized HTML
-        summary=summary,
         author=author,
         published=_date(_get(e, "published_parsed")),
         updated=_date(_get(e, "updated_parsed")),  # not feedparser's fallback to published
         categories=categories,
-        guid=guid,
     )
 
 
@@ -502,7 +515,6 @@ def _json_entry(
     if not raw:
         raw = _plain_to_html(_str(item.get("content_text")) or _str(item.get("summary")))
     content = sanitize_html(raw, link or feed_url, iframe_hosts=iframe_hosts)
-    summary = summarize(content)
     title = (
         _clip(plain_title(_str(item.get("title")), is_html=False))
         or summarize(content, 10)
@@ -513,15 +525,13 @@ def _json_entry(
     categories = tuple(
         dict.fromkeys(t for t in (plain_title(_str(tag), is_html=False) for tag in tags) if t)
     )
-    return ParsedEntry(
-        key=entry_key(guid, link, title, content),
+    return _parsed_entry(
+        content,
+        guid=guid,
         link=link,
         title=title,
-        content=tidy_html(content),  # the key above stays that of the sanitized HTML
-        summary=summary,
         author=_json_author(item) or feed_author,
         published=_json_date(item.get("date_published")),
         updated=_json_date(item.get("date_modified")),
         categories=categories,
-        guid=guid,
     )

@@ -135,17 +135,17 @@ def _to_row(obj: Any, times: set[str]) -> dict[str, Any]:
 
 
 def _from_row(cls: type, row: dict[str, Any], times: set[str]) -> Any:
+    """A FeedState (or another flat dataclass) from a row selected with ``*``."""
     values = {name: row[name] for name in _field_names(cls) if name in row}
     for name in times & values.keys():
         values[name] = parse_time(values[name])
     for name in _BOOLS & values.keys():
         values[name] = bool(values[name])
-    if "categories" in values:
-        values["categories"] = tuple(json.loads(values["categories"]))
     return cls(**values)
 
 
 _ENTRY_COLUMNS = _field_names(StoredEntry)
+_ENTRY_SELECT = ", ".join(f"entries.{name}" for name in _ENTRY_COLUMNS)
 _ENTRY_TIME_AT = tuple(i for i, name in enumerate(_ENTRY_COLUMNS) if name in _ENTRY_TIMES)
 _ENTRY_BOOL_AT = tuple(i for i, name in enumerate(_ENTRY_COLUMNS) if name in _BOOLS)
 _ENTRY_CATEGORIES_AT = _ENTRY_COLUMNS.index("categories")
@@ -153,8 +153,7 @@ _fromisoformat = datetime.fromisoformat
 
 
 def _entry_from_tuple(row: tuple[Any, ...]) -> StoredEntry:
-    """A StoredEntry from a row selecting :data:`_ENTRY_COLUMNS` in order (the fast path
-    for loading every entry)."""
+    """A StoredEntry from a row that starts with :data:`_ENTRY_SELECT`'s columns."""
     values = list(row[: len(_ENTRY_COLUMNS)])
     for i in _ENTRY_TIME_AT:
         if values[i] is not None:
@@ -238,10 +237,10 @@ class Storage:
     # --- entries -----------------------------------------------------------------------
 
     def entries_of(self, feed_url: str) -> list[StoredEntry]:
-        return [
-            _from_row(StoredEntry, row, _ENTRY_TIMES)
-            for row in self.db.query("SELECT * FROM entries WHERE feed_url = ?", [feed_url])
-        ]
+        cursor = self.db.conn.execute(
+            f"SELECT {_ENTRY_SELECT} FROM entries WHERE feed_url = ?", [feed_url]
+        )
+        return [_entry_from_tuple(row) for row in cursor]
 
     def save_entries(self, entries: Iterable[tuple[StoredEntry, str | None]]) -> None:
         """Insert or replace entries, each with its canonical link (inside a transaction)."""
@@ -278,9 +277,8 @@ class Storage:
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (url TEXT PRIMARY KEY)")
         self.db.execute("DELETE FROM wanted")
         self.db.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(u,) for u in urls])
-        columns = ", ".join(f"entries.{name}" for name in _ENTRY_COLUMNS)
         cursor = self.db.conn.execute(
-            f"SELECT {columns}, entries.canonical_link FROM entries "
+            f"SELECT {_ENTRY_SELECT}, entries.canonical_link FROM entries "
             "JOIN wanted ON wanted.url = entries.feed_url "
             "ORDER BY date DESC, first_seen DESC, feed_url, key"
         )
