@@ -366,19 +366,25 @@ def test_many_hung_feeds_cost_about_one_deadline():
         start = time.monotonic()
         results = fetch_all([FetchRequest(u) for u in hung + good], settings(concurrency=20))
         wall = time.monotonic() - start
-    assert all(honest_timeout(results[u]) for u in hung)
+    # 150 feeds and their servers share this process: under load the loop may see a
+    # deadline late, so allow more lag here; the 2 s tests below check honesty tightly.
+    assert all(honest_timeout(results[u], lag=0.45) for u in hung)
     assert all(results[u].outcome is Outcome.OK for u in good)
     # 100 hung feeds in 20 slots would take 5 deadlines if hung feeds kept their slots;
     # parked ones started after half the timeout get half of it.
     assert wall < 2.0
 
 
-def honest_timeout(result: FetchResult) -> float:
-    """The seconds a "timed out after N s" error names, checked against the real elapsed."""
+def honest_timeout(result: FetchResult, lag: float = 0.25) -> float:
+    """The seconds a "timed out after N s" error names, checked against the real elapsed.
+
+    A feed is never cut before the time it is said to have had (give or take the rounding
+    of the message); it may be cut up to ``lag`` seconds after it, when the loop is busy.
+    """
     match = re.fullmatch(r"timed out after (\d+(?:\.\d)?) s", result.error or "")
     assert match, result.error
     said = float(match.group(1))
-    assert abs(said - result.elapsed) < 0.25, (said, result.elapsed)
+    assert -0.06 <= result.elapsed - said < lag, (said, result.elapsed)
     return said
 
 
