@@ -173,12 +173,12 @@ def test_every_entry_reachable_through_next_links(tmp_path):
 
 def test_stale_archive_pages_removed(tmp_path):
     s = settings_for(tmp_path)
-    render_site(s, [entry(n) for n in range(23)], [feed(0)])
-    assert (tmp_path / "public" / "page" / "5" / "index.html").exists()
+    render_site(s, [entry(n) for n in range(23)], [feed(0)])  # front page and 4 archive pages
+    assert (tmp_path / "public" / "page" / "4" / "index.html").exists()
     report = render_site(s, [entry(n) for n in range(7)], [feed(0)])
-    assert sorted(report.removed) == [f"page/{n}/index.html" for n in (3, 4, 5)]
-    assert not (tmp_path / "public" / "page" / "3").exists()
-    assert (tmp_path / "public" / "page" / "2" / "index.html").exists()
+    assert sorted(report.removed) == [f"page/{n}/index.html" for n in (2, 3, 4)]
+    assert not (tmp_path / "public" / "page" / "2").exists()
+    assert (tmp_path / "public" / "page" / "1" / "index.html").exists()
 
 
 def test_empty_planet_renders(tmp_path):
@@ -360,7 +360,7 @@ def test_deterministic_and_unchanged_files_keep_mtime(tmp_path):
     third = render_site(
         s, [*entries[:-1], replace(entries[-1], title="Changed")], feeds, last_refresh=T0
     )
-    assert set(third.written) == {"page/3/index.html"}
+    assert set(third.written) == {"page/1/index.html"}  # the oldest posts
     assert not [p for p in public.rglob(".*.tmp")]
     assert "3 unchanged" not in third.line() and third.fields()["written"] == 1
 

@@ -14,6 +14,7 @@ renamed into place.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import multiprocessing
 import os
@@ -98,6 +99,8 @@ class RenderReport:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    reused: int = 0  # of the unchanged: archive pages known current, so not rendered at all
+    manifest: Manifest = field(default_factory=dict)  # what the archive pages now hold
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -116,6 +119,7 @@ class RenderReport:
             "written": len(self.written),
             "unchanged": len(self.unchanged),
             "removed": len(self.removed),
+            "reused": self.reused,
             "seconds": round(self.seconds, 3),
         }
 
@@ -150,13 +154,18 @@ class Day:
 
 @dataclass(frozen=True)
 class Page:
+    """The front page (``number`` 0) or archive page ``number`` (1 holds the oldest posts)."""
+
     number: int
-    count: int
     path: str  # relative to the output folder
     root: str  # from this page back to the output folder ("" or "../../")
     days: list[Day]
-    newer: str | None  # link to the newer page, relative to this one
+    newer: str | None  # link to the page of newer posts, relative to this one
     older: str | None
+
+    @property
+    def front(self) -> bool:
+        return self.number == 0
 
     @property
     def first(self) -> Item | None:
@@ -206,28 +215,54 @@ class Site:
         return self._feed_items
 
     @property
-    def page_count(self) -> int:
-        return max(1, math.ceil(len(self.entries) / self.settings.planet.items))
+    def archive_count(self) -> int:
+        """Archive pages: every entry not on the front page, planet.items a page."""
+        per_page = self.settings.planet.items
+        return math.ceil(max(0, len(self.entries) - per_page) / per_page)
+
+    def page_entries(self, number: int) -> list[EntryView]:
+        """The entries of page ``number`` (0 is the front page), newest first.
+
+        Archive pages are filled from the oldest post: page 1 holds the oldest planet.items
+        posts, and only the newest archive page is partly filled. So a new post changes the
+        front page and the newest archive page, and every older page keeps its posts (and
+        its bytes, and its address) until a post on it changes.
+        """
+        per_page = self.settings.planet.items
+        if number == 0:
+            return self.entries[:per_page]
+        end = len(self.entries) - (number - 1) * per_page
+        return self.entries[max(per_page, end - per_page) : end]
 
     def page(self, number: int) -> Page:
-        """Archive page ``number`` (1 is the front page)."""
-        per_page = self.settings.planet.items
-        chunk = self.entries[(number - 1) * per_page : number * per_page]
+        """The front page (0) or archive page ``number``."""
         days: list[Day] = []
-        for item in make_items(self.settings, chunk, self.tz):
+        for item in make_items(self.settings, self.page_entries(number), self.tz):
             if not days or days[-1].day != item.day:
                 days.append(Day(item.day, day_label(item.day), []))
             days[-1].items.append(item)
-        count = self.page_count
-        return Page(
-            number=number,
-            count=count,
-            path=page_path(number),
-            root="" if number == 1 else "../../",
-            days=days,
-            newer=_link(number, number - 1) if number > 1 else None,
-            older=_link(number, number + 1) if number < count else None,
-        )
+        newest = self.archive_count
+        if number == 0:
+            newer, older = None, (page_link(0, newest) if newest else None)
+        else:
+            newer = page_link(number, number + 1 if number < newest else 0)
+            older = page_link(number, number - 1) if number > 1 else None
+        return Page(number, page_path(number), page_root(number), days, newer, older)
+
+    def page_fingerprint(self, number: int, signature: bytes) -> str:
+        """A digest of everything archive page ``number`` shows, given the ``signature`` of
+        the theme and settings: equal digests render equal bytes."""
+        digest = hashlib.blake2b(signature, digest_size=16)
+        newest = self.archive_count
+        digest.update(f"{number}\x1f{number == newest}\x1f{number > 1}\x1e".encode())
+        parts = []
+        for e in self.page_entries(number):
+            f = e.feed
+            parts += (e.id, e.link or "", e.title, e.content, e.summary, e.author or "")
+            parts += (e.date.isoformat(), e.updated.isoformat(), *e.categories)
+            parts += (f.url, f.title, f.site or "", f.avatar or "", f.initials, "\x1e")
+        digest.update("\x1f".join(parts).encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
 
     @property
     def updated(self) -> datetime:
@@ -389,14 +424,19 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def make_environment(settings: Settings) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = []
+def theme_folders(settings: Settings) -> list[Path]:
+    """Where templates are looked up, in order: ``render.templates``, then the default."""
+    folders = []
     if settings.render.templates:
         folder = settings.path(settings.render.templates)
         if not folder.is_dir():
             raise TemplateError(f"[render] templates: {folder} is not a folder")
-        loaders.append(jinja2.FileSystemLoader(str(folder)))
-    loaders.append(jinja2.FileSystemLoader(str(default_templates_dir())))
+        folders.append(folder)
+    return [*folders, default_templates_dir()]
+
+
+def make_environment(settings: Settings) -> jinja2.Environment:
+    loaders = [jinja2.FileSystemLoader(str(folder)) for folder in theme_folders(settings)]
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
@@ -467,12 +507,22 @@ def make_items(settings: Settings, entries: Sequence[EntryView], tz: ZoneInfo) -
 
 
 def page_path(number: int) -> str:
-    return "index.html" if number == 1 else f"page/{number}/index.html"
+    return "index.html" if number == 0 else f"page/{number}/index.html"
 
 
-def _link(from_number: int, to_number: int) -> str:
-    root = "" if from_number == 1 else "../../"
-    return (root or "./") if to_number == 1 else f"{root}page/{to_number}/"
+def page_root(number: int) -> str:
+    return "" if number == 0 else "../../"
+
+
+def page_link(from_number: int, to_number: int) -> str:
+    root = page_root(from_number)
+    return (root or "./") if to_number == 0 else f"{root}page/{to_number}/"
+
+
+# What a render wrote into each archive page: {path: [fingerprint, size, mtime_ns]}. Given
+# back to the next render, it lets an archive page whose fingerprint is unchanged, and whose
+# file is as that render left it, be kept without rendering it again.
+Manifest = dict[str, list[Any]]
 
 
 def render_site(
@@ -481,11 +531,13 @@ def render_site(
     feeds: Sequence[FeedView],
     *,
     last_refresh: datetime | None = None,
+    manifest: Manifest | None = None,
 ) -> RenderReport:
     """Write the site into ``settings.path(settings.planet.output)``.
 
     ``entries`` are the shown entries, newest first; ``feeds`` every subscription;
-    ``last_refresh`` the time of the last successful fetch, shown on the subscriptions page.
+    ``last_refresh`` the time of the last successful fetch, shown on the subscriptions page;
+    ``manifest`` the previous render's :attr:`RenderReport.manifest`, if kept.
     """
     started = time.perf_counter()
     out_dir = settings.path(settings.planet.output)
@@ -493,8 +545,10 @@ def render_site(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         remove_leftover_temp_files(out_dir)
-        sink = _produce(settings, entries, feeds, last_refresh, OUTPUTS, Sink(out_dir))
+        sink = Sink(out_dir, previous=manifest or {})
+        _produce(settings, entries, feeds, last_refresh, OUTPUTS, sink)
         report.written, report.unchanged = sorted(sink.written), sorted(sink.unchanged)
+        report.reused, report.manifest = sink.reused, dict(sorted(sink.manifest.items()))
         report.removed = remove_stale_pages(out_dir, sink.paths)
     except OSError as e:
         raise CampplanetError(
@@ -506,26 +560,58 @@ def render_site(
 
 class Sink:
     """Where rendered files go: kept in memory, or (``out_dir``) written into the output
-    folder as they come, by whichever process rendered them."""
+    folder as they come, by whichever process rendered them.
 
-    def __init__(self, out_dir: Path | None = None):
+    Writing into a folder, the sink also keeps the :data:`Manifest` of the archive pages:
+    ``previous`` is the last render's, and :meth:`current` says whether a page can be kept.
+    """
+
+    def __init__(self, out_dir: Path | None = None, previous: Manifest | None = None):
         self.out_dir = out_dir
+        self.previous = previous or {}
         self.files: dict[str, bytes] = {}
         self.written: list[str] = []
         self.unchanged: list[str] = []
+        self.manifest: Manifest = {}
+        self.reused = 0
 
-    def put(self, rel: str, data: bytes) -> None:
+    def put(self, rel: str, data: bytes, fingerprint: str | None = None) -> None:
         if self.out_dir is None:
             self.files[rel] = data
-        elif write_if_changed(self.out_dir / rel, data):
+            return
+        path = self.out_dir / rel
+        if write_if_changed(path, data):
             self.written.append(rel)
         else:
             self.unchanged.append(rel)
+        if fingerprint is not None:
+            st = path.stat()
+            self.manifest[rel] = [fingerprint, st.st_size, st.st_mtime_ns]
+
+    def current(self, rel: str, fingerprint: str) -> bool:
+        """Keep ``rel`` as it is, if the last render wrote it with this fingerprint and the
+        file is still what it wrote (same size and mtime)."""
+        if self.out_dir is None:
+            return False
+        kept = self.previous.get(rel)
+        if not (isinstance(kept, list) and len(kept) == 3 and kept[0] == fingerprint):
+            return False
+        try:
+            st = (self.out_dir / rel).stat()
+        except OSError:
+            return False
+        if [st.st_size, st.st_mtime_ns] != kept[1:]:
+            return False
+        self.unchanged.append(rel)
+        self.manifest[rel] = kept
+        self.reused += 1
+        return True
 
     def merge(self, other: Sink) -> None:
         self.files.update(other.files)
         self.written += other.written
         self.unchanged += other.unchanged
+        self.manifest.update(other.manifest)
 
     @property
     def paths(self) -> set[str]:
@@ -583,8 +669,8 @@ def _produce(
         for output in outputs:
             if output.paged:
                 assert output.template is not None
-                numbers = list(range(1, site.page_count + 1))
-                mine, theirs = _share(numbers)
+                pages = _pages_to_render(site, sink)
+                mine, theirs = _share(pages)
                 if theirs:
                     child = _pages_elsewhere(site, output.template, theirs, sink.out_dir)
                     collect.append(stack.enter_context(child))
@@ -598,18 +684,56 @@ def _produce(
     return sink
 
 
-def _share(numbers: list[int]) -> tuple[list[int], list[int]]:
+# A page to render: (its number, the fingerprint to record for it, if any).
+PageJob = tuple[int, str | None]
+
+
+def _pages_to_render(site: Site, sink: Sink) -> list[PageJob]:
+    """The front page, always, and every archive page the sink cannot keep as it is. Into
+    a folder, each archive page carries its fingerprint (computed where it is rendered, if
+    the last render left no manifest to compare with)."""
+    archive = range(1, site.archive_count + 1)
+    if sink.out_dir is None:
+        return [(0, None), *((n, None) for n in archive)]
+    signature = theme_signature(site.settings)
+    jobs: list[PageJob] = [(0, None)]
+    for number in archive:
+        if page_path(number) not in sink.previous:
+            jobs.append((number, ""))  # "": fingerprint it when rendering
+            continue
+        fingerprint = site.page_fingerprint(number, signature)
+        if not sink.current(page_path(number), fingerprint):
+            jobs.append((number, fingerprint))
+    return jobs
+
+
+def theme_signature(settings: Settings) -> bytes:
+    """A digest of everything but the entries that shapes an archive page: the settings of
+    the planet and of rendering, every file of the theme's folders and the code that
+    renders."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((settings.planet, settings.render)).encode())
+    for folder in theme_folders(settings):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(f"\x1e{path}\x1f".encode("utf-8", "surrogateescape"))
+            digest.update(path.read_bytes())
+    for module in (__file__, xmlout.__file__, cut_html.__code__.co_filename):
+        digest.update(Path(module).read_bytes())
+    return digest.digest()
+
+
+def _share(jobs: list[PageJob]) -> tuple[list[PageJob], list[PageJob]]:
     """The pages this process renders, and those a second process renders (with many pages
     and a second core). This process also renders every other output, so it takes fewer."""
-    if len(numbers) < PARALLEL_PAGES or (os.cpu_count() or 1) < 2 or not _can_fork():
-        return numbers, []
-    split = len(numbers) * 47 // 100
-    return numbers[:split], numbers[split:]
+    if len(jobs) < PARALLEL_PAGES or (os.cpu_count() or 1) < 2 or not _can_fork():
+        return jobs, []
+    split = len(jobs) * 47 // 100
+    return jobs[:split], jobs[split:]
 
 
 @contextlib.contextmanager
 def _pages_elsewhere(
-    site: Site, template: str, numbers: list[int], out_dir: Path | None
+    site: Site, template: str, jobs: list[PageJob], out_dir: Path | None
 ) -> Iterator[Future[Sink]]:
     """Render (and, with ``out_dir``, write) pages in a forked process; yields its future."""
     global _FORKED
@@ -617,7 +741,7 @@ def _pages_elsewhere(
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            yield pool.submit(_pages_in_child, numbers, out_dir)
+            yield pool.submit(_pages_in_child, jobs, out_dir)
     finally:
         _FORKED = None
 
@@ -629,18 +753,24 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _pages_in_child(numbers: list[int], out_dir: Path | None) -> Sink:
+def _pages_in_child(jobs: list[PageJob], out_dir: Path | None) -> Sink:
     assert _FORKED is not None
     site, template = _FORKED
-    return _pages(site, make_environment(site.settings), template, numbers, Sink(out_dir))
+    return _pages(site, make_environment(site.settings), template, jobs, Sink(out_dir))
 
 
 def _pages(
-    site: Site, env: jinja2.Environment, template: str, numbers: list[int], sink: Sink
+    site: Site, env: jinja2.Environment, template: str, jobs: list[PageJob], sink: Sink
 ) -> Sink:
-    for number in numbers:
+    """Render (and fingerprint, as each job asks) the pages of ``jobs`` into ``sink``."""
+    signature = None
+    for number, fingerprint in jobs:
+        if fingerprint == "":
+            signature = signature or theme_signature(site.settings)
+            fingerprint = site.page_fingerprint(number, signature)
         page = site.page(number)
-        sink.put(page.path, _encode(_render(env, template, site=site, page=page, root=page.root)))
+        html = _render(env, template, site=site, page=page, root=page.root)
+        sink.put(page.path, _encode(html), fingerprint)
     return sink
 
 

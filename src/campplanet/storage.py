@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import fields
 from datetime import UTC, datetime
 from functools import cache
@@ -317,6 +317,22 @@ class Storage:
             "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
             [name, value],
         )
+
+    def render_manifest(self, output: str) -> dict[str, list[Any]]:
+        """What the last render into the folder ``output`` recorded of its archive pages
+        (see :data:`campplanet.render.Manifest`); empty if nothing usable was kept."""
+        try:
+            manifest = json.loads(self.get_meta(f"rendered:{output}") or "{}")
+        except ValueError:
+            return {}
+        return manifest if isinstance(manifest, dict) else {}
+
+    def save_render_manifest(self, output: str, manifest: dict[str, list[Any]]) -> None:
+        """Keep a render's manifest for the next render into ``output``. It is a cache: if
+        it cannot be written (the database is busy or read-only), the next render renders
+        every page again, and that is all."""
+        with suppress(sqlite3.Error):
+            self.set_meta(f"rendered:{output}", json.dumps(manifest, separators=(",", ":")))
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

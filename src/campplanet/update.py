@@ -129,7 +129,11 @@ def render_into(
     preloaded: tuple[list[EntryRow] | None, set[str]] | None = None,
 ) -> RenderReport:
     """Render the site from the database. ``preloaded``: every entry as read earlier in
-    this run (None if that failed) and the feeds whose entries changed since."""
+    this run (None if that failed) and the feeds whose entries changed since.
+
+    The database also keeps what the last render wrote into each archive page, so archive
+    pages whose posts did not change are not rendered again.
+    """
     with without_cycle_collection():
         states = storage.feed_states()
         urls = [sub.url for sub in subs]
@@ -141,7 +145,16 @@ def render_into(
             rows += storage.all_entries(u for u in urls if u in changed)
         entries, feeds = build_views(settings, subs, states, rows)
         successes = [s.last_success for s in states.values() if s.last_success]
-        return render_site(settings, entries, feeds, last_refresh=max(successes, default=None))
+        output = str(settings.path(settings.planet.output))
+        report = render_site(
+            settings,
+            entries,
+            feeds,
+            last_refresh=max(successes, default=None),
+            manifest=storage.render_manifest(output),
+        )
+        storage.save_render_manifest(output, report.manifest)
+        return report
 
 
 EntryRow = tuple[StoredEntry, str | None]  # a stored entry and its canonical link
