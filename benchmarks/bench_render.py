@@ -6,8 +6,10 @@ Entries have realistic content (paragraphs, links, images, headings; a third are
 enough to be cut), stored as a refresh stores them (sanitized and tidied) in a real
 database with a 1,000-outline OPML. Each run is what ``campplanet render`` does: read the
 OPML, load and choose the shown entries, render into a fresh folder; then the same again
-into the same folder (nothing changed: every file compared, none rewritten). Prints medians,
-and the render alone (from entries already in memory) for comparison.
+into the same folder (nothing changed: archive pages kept by their fingerprints, the rest
+compared, none rewritten); then again after 50 blogs (5%) each published a new post, as a
+warm refresh renders. Prints medians, and the render alone (from entries already in memory,
+into a fresh folder) for comparison.
 """
 
 from __future__ import annotations
@@ -194,6 +196,33 @@ def build_database(folder: Path, entries: list[EntryView], feeds: list[FeedView]
     return settings
 
 
+def add_posts(settings: Settings, feeds: list[FeedView], *, count: int, run: int) -> None:
+    """``count`` blogs each publish one new post, newer than every stored one."""
+    rng = random.Random(run)
+    when = datetime(2027, 1, 1, tzinfo=UTC) + timedelta(days=run)
+    with Storage(settings.path(settings.planet.db)) as storage, storage.transaction():
+        storage.save_entries(
+            (
+                StoredEntry(
+                    feed_url=f.url,
+                    key=f"{f.url}#new-{run}",
+                    link=f"{f.site or f.url}new-{run}",
+                    title=f"New post {run}",
+                    content=tidy_html(sanitize_html(content(rng, 4), f.url)),
+                    summary="A new post.",
+                    author=None,
+                    published=when + timedelta(minutes=i),
+                    updated=when + timedelta(minutes=i),
+                    categories=(),
+                    first_seen=when + timedelta(minutes=i),
+                    date=when + timedelta(minutes=i),
+                ),
+                None,
+            )
+            for i, f in enumerate(rng.sample(feeds, count))
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -208,7 +237,7 @@ def main() -> None:
         settings = build_database(folder, entries, feeds)
         db_mb = settings.path(settings.planet.db).stat().st_size / 1e6
         print(f"database: {db_mb:.0f} MB")
-        fresh, again, cpu, memory_only = [], [], [], []
+        fresh, again, after_posts, cpu, memory_only = [], [], [], [], []
         for run in range(args.runs):
             output = folder / f"public-{run}"
             run_settings = Settings(
@@ -225,6 +254,10 @@ def main() -> None:
             second = update.render(run_settings)
             again.append(time.perf_counter() - t)
             assert not second.written, second.written
+            add_posts(run_settings, feeds, count=len(feeds) // 20, run=run)
+            t = time.perf_counter()
+            third = update.render(run_settings)
+            after_posts.append(time.perf_counter() - t)
             memory = Settings(planet=PlanetSettings(output=str(folder / f"memory-{run}")))
             t = time.perf_counter()
             render_site(memory, entries, feeds, last_refresh=entries[0].date)
@@ -242,6 +275,11 @@ def main() -> None:
     print(
         f"  again, nothing changed: median {statistics.median(again):.2f} s "
         f"(min {min(again):.2f}, max {max(again):.2f})"
+    )
+    print(
+        f"  after {len(feeds) // 20} new posts: median {statistics.median(after_posts):.2f} s "
+        f"(min {min(after_posts):.2f}, max {max(after_posts):.2f}); {third.line()}, "
+        f"{third.reused} archive pages kept without rendering"
     )
     print(
         f"render_site alone, entries already in memory: median "
