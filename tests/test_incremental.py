@@ -217,16 +217,28 @@ def test_any_changes_render_what_a_render_from_scratch_renders(changes, rng):
 
 def test_render_keeps_the_manifest_in_the_database(tmp_path):
     with Farm(hosts=1) as farm:
-        url = farm.add("/feed.xml", body=rss_feed("Blog", "https://blog.example/", items(0, 24)))
+        body = rss_feed("Blog", "https://blog.example/", items(0, 24))
+        url = farm.add("/feed.xml", body=body)
         (tmp_path / "feeds.opml").write_text(opml_document([("Blog", url)]))
         s = planet_settings(tmp_path)
         update.refresh(s)
-    output = str(s.path(s.planet.output))
-    with Storage(s.path(s.planet.db)) as storage:
-        kept = storage.render_manifest(output)
-    assert sorted(kept) == [f"page/{n}/index.html" for n in (1, 2, 3, 4)]
-    again = update.render(s)
-    assert again.reused == 4 and not again.written
+        output = str(s.path(s.planet.output))
+        with Storage(s.path(s.planet.db)) as storage:
+            kept = storage.render_manifest(output)
+        assert sorted(kept) == [f"page/{n}/index.html" for n in (1, 2, 3, 4)]
+        again = update.render(s)
+        assert again.reused == 4 and not again.written
+
+        # one of the oldest posts gets a new text under the same title: only its page changes
+        edited = body.replace(b"Body of Blog 0 post 2&lt;", b"Rewritten text&lt;")
+        farm.route(url).body = edited
+        summary, report = update.refresh(s)
+    assert summary.updated == 1
+    assert report.reused == 3 and "page/1/index.html" in report.written
+    assert "Rewritten text" in (tmp_path / "public/page/1/index.html").read_text()
+    update.render(planet_settings(tmp_path, output="fresh"))
+    assert folder_files(tmp_path / "fresh") == folder_files(tmp_path / "public")
+
     with Storage(s.path(s.planet.db)) as storage:
         storage.set_meta(f"rendered:{output}", "{not json")
         assert storage.render_manifest(output) == {}

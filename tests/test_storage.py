@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from campplanet.exceptions import StorageError
 from campplanet.policy import merge_entry
 from campplanet.storage import SCHEMA_VERSION, Storage
 from campplanet.tidy import tidy_html
-from campplanet.types import FeedState, ParsedEntry
+from campplanet.types import FeedState, ParsedEntry, content_digest
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -59,8 +60,23 @@ def test_entries_round_trip_newest_first(tmp_path):
             s.save_entries([(entry("b", hours=1), "https://a.example/b")])
         got = list(s.all_entries(["https://a.example/feed"]))
     assert [e.key for e, _ in got] == ["b", "a"]
-    assert got[1][0] == entry("a", hours=3)
+    a = entry("a", hours=3)
+    assert got[1][0] == replace(a, content_hash=content_digest(a.content, a.summary))
     assert got[1][1] == "https://a.example/a"
+
+
+def test_the_content_hash_always_follows_the_content(tmp_path):
+    with Storage(tmp_path / "p.db") as s:
+        with s.transaction():
+            s.save_feed(FeedState(url="https://a.example/feed"))
+            s.save_entries([(entry("a"), None)])
+        (stored,) = s.entries_of("https://a.example/feed")
+        assert stored.content_hash == content_digest("<p>Hello</p>", "Hello")
+        with s.transaction():  # an edit made on the entry read back: its hash is stale
+            s.save_entries([(replace(stored, content="<p>Edited</p>"), None)])
+        (edited,) = s.entries_of("https://a.example/feed")
+    assert edited.content_hash == content_digest("<p>Edited</p>", "Hello")
+    assert content_digest("<p>Edited</p>", "") != content_digest("<p>Edited</p>", "Hello")
 
 
 def test_failed_transaction_leaves_nothing(tmp_path):
@@ -114,6 +130,7 @@ def test_version_1_database_gets_its_content_tidied(tmp_path):
     with Storage(path) as s:
         (stored,) = s.entries_of("https://a.example/feed")
     assert stored.content == tidy_html(untidy) != untidy
+    assert stored.content_hash == content_digest(stored.content, "")  # schema 3
     assert "<h4>Title</h4>" in stored.content and 'alt=""' in stored.content
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

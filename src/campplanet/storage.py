@@ -22,7 +22,7 @@ import sqlite_utils
 
 from campplanet.exceptions import StorageError
 from campplanet.tidy import tidy_html
-from campplanet.types import FeedState, StoredEntry
+from campplanet.types import FeedState, StoredEntry, content_digest
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -89,7 +89,17 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.conn.executemany("UPDATE entries SET content = ? WHERE rowid = ?", changed)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """Entries keep a digest of their content and summary (see :func:`content_digest`)."""
+    db.execute("ALTER TABLE entries ADD COLUMN content_hash TEXT NOT NULL DEFAULT ''")
+    rows = db.execute("SELECT rowid, content, summary FROM entries").fetchall()
+    db.conn.executemany(
+        "UPDATE entries SET content_hash = ? WHERE rowid = ?",
+        [(content_digest(content, summary), rowid) for rowid, content, summary in rows],
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -248,6 +258,7 @@ class Storage:
         for entry, canonical in entries:
             row = _to_row(entry, _ENTRY_TIMES)
             row["canonical_link"] = canonical
+            row["content_hash"] = content_digest(entry.content, entry.summary)
             rows.append(row)
         if rows:
             self._upsert("entries", rows, ("feed_url", "key"))

@@ -12,6 +12,7 @@ All datetimes are timezone-aware and in UTC.
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -147,6 +148,7 @@ class StoredEntry:
     guid: str | None = None
     last_seen: datetime | None = None
     backdated: bool = False  # appeared after the feed's first import, dated a day or more earlier
+    content_hash: str = ""  # content_digest(content, summary), written by the storage
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,14 @@ class EntryView:
     updated: datetime  # UTC
     feed: FeedView
     categories: tuple[str, ...] = ()
+    content_hash: str = ""  # content_digest(content, summary) if known, else ""
+
+
+def content_digest(content: str, summary: str) -> str:
+    """A digest of an entry's content and summary: the storage keeps it beside them, so
+    the render can tell a changed page without reading every post's text again."""
+    data = f"{content}\x1f{summary}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 @dataclass

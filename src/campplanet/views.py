@@ -126,6 +126,7 @@ def build_views(
             updated=max(d for d in (e.updated, e.date) if d is not None),
             feed=feed_views[e.feed_url],
             categories=e.categories,
+            content_hash=e.content_hash,
         )
         for e in shown
     ]
