@@ -37,7 +37,7 @@ from campplanet.config import Settings
 from campplanet.exceptions import CampplanetError
 from campplanet.sanitize import strip_invalid_xml_chars
 from campplanet.tidy import cut_html
-from campplanet.types import EntryView, FeedView
+from campplanet.types import EntryView, FeedView, content_digest
 from campplanet.xmlout import strip_html_invalid
 
 BADGE_COLOURS = 8  # .c0 … .c7 in style.css
@@ -252,17 +252,18 @@ class Site:
     def page_fingerprint(self, number: int, signature: bytes) -> str:
         """A digest of everything archive page ``number`` shows, given the ``signature`` of
         the theme and settings: equal digests render equal bytes."""
-        digest = hashlib.blake2b(signature, digest_size=16)
+        digest = hashlib.sha256(signature)
         newest = self.archive_count
         digest.update(f"{number}\x1f{number == newest}\x1f{number > 1}\x1e".encode())
         parts = []
         for e in self.page_entries(number):
             f = e.feed
-            parts += (e.id, e.link or "", e.title, e.content, e.summary, e.author or "")
+            digest_of_text = e.content_hash or content_digest(e.content, e.summary)
+            parts += (e.id, e.link or "", e.title, digest_of_text, e.author or "")
             parts += (e.date.isoformat(), e.updated.isoformat(), *e.categories)
             parts += (f.url, f.title, f.site or "", f.avatar or "", f.initials, "\x1e")
         digest.update("\x1f".join(parts).encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
+        return digest.hexdigest()[:32]
 
     @property
     def updated(self) -> datetime:
@@ -671,10 +672,12 @@ def _produce(
                 assert output.template is not None
                 pages = _pages_to_render(site, sink)
                 mine, theirs = _share(pages)
+                # the front page first: it compiles the templates a forked child inherits
+                _pages(site, env, output.template, mine[:1], sink)
                 if theirs:
-                    child = _pages_elsewhere(site, output.template, theirs, sink.out_dir)
+                    child = _pages_elsewhere(site, env, output.template, theirs, sink.out_dir)
                     collect.append(stack.enter_context(child))
-                _pages(site, env, output.template, mine, sink)
+                _pages(site, env, output.template, mine[1:], sink)
             elif output.template is not None:
                 sink.put(output.path, _encode(_render(env, output.template, site=site, root="")))
             elif output.build is not None:
@@ -711,7 +714,7 @@ def theme_signature(settings: Settings) -> bytes:
     """A digest of everything but the entries that shapes an archive page: the settings of
     the planet and of rendering, every file of the theme's folders and the code that
     renders."""
-    digest = hashlib.blake2b(digest_size=16)
+    digest = hashlib.sha256()
     digest.update(repr((settings.planet, settings.render)).encode())
     for folder in theme_folders(settings):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -733,11 +736,12 @@ def _share(jobs: list[PageJob]) -> tuple[list[PageJob], list[PageJob]]:
 
 @contextlib.contextmanager
 def _pages_elsewhere(
-    site: Site, template: str, jobs: list[PageJob], out_dir: Path | None
+    site: Site, env: jinja2.Environment, template: str, jobs: list[PageJob], out_dir: Path | None
 ) -> Iterator[Future[Sink]]:
-    """Render (and, with ``out_dir``, write) pages in a forked process; yields its future."""
+    """Render (and, with ``out_dir``, write) pages in a forked process; yields its future.
+    The child inherits ``site`` and ``env`` (its templates already compiled)."""
     global _FORKED
-    _FORKED = (site, template)
+    _FORKED = (site, env, template)
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
@@ -746,7 +750,7 @@ def _pages_elsewhere(
         _FORKED = None
 
 
-_FORKED: tuple[Site, str] | None = None  # what a forked child renders from
+_FORKED: tuple[Site, jinja2.Environment, str] | None = None  # what a forked child renders
 
 
 def _can_fork() -> bool:
@@ -755,8 +759,8 @@ def _can_fork() -> bool:
 
 def _pages_in_child(jobs: list[PageJob], out_dir: Path | None) -> Sink:
     assert _FORKED is not None
-    site, template = _FORKED
-    return _pages(site, make_environment(site.settings), template, jobs, Sink(out_dir))
+    site, env, template = _FORKED
+    return _pages(site, env, template, jobs, Sink(out_dir))
 
 
 def _pages(
