@@ -128,7 +128,9 @@ class FeedSource:
         for n in range(self.sizes[i]):
             serial = self.sizes[i] + version - n  # newest first; a new version adds one
             rng = random.Random(i * 100_003 + serial)  # an entry's text never changes
-            when = EPOCH + timedelta(hours=serial * 5 + i % 5)
+            # Every blog posts every 5 hours up to EPOCH; a new version's post is newer than
+            # any post on the farm, as a post just published is.
+            when = EPOCH + timedelta(hours=(serial - self.sizes[i]) * 5 + i % 5)
             paras = []
             size = rng.randint(1000, 6000)
             while sum(map(len, paras)) < size:
