@@ -187,6 +187,7 @@ class Site:
     tz: ZoneInfo
     outputs: tuple[Output, ...]
     _feed_items: list[Item] | None = None
+    _signature: bytes | None = None
 
     @property
     def planet(self):
@@ -249,10 +250,17 @@ class Site:
             older = page_link(number, number - 1) if number > 1 else None
         return Page(number, page_path(number), page_root(number), days, newer, older)
 
-    def page_fingerprint(self, number: int, signature: bytes) -> str:
-        """A digest of everything archive page ``number`` shows, given the ``signature`` of
-        the theme and settings: equal digests render equal bytes."""
-        digest = hashlib.sha256(signature)
+    @property
+    def signature(self) -> bytes:
+        """The :func:`theme_signature`, computed once (a forked child inherits it)."""
+        if self._signature is None:
+            self._signature = theme_signature(self.settings)
+        return self._signature
+
+    def page_fingerprint(self, number: int) -> str:
+        """A digest of everything archive page ``number`` shows, with the theme and settings
+        (:attr:`signature`): equal digests render equal bytes."""
+        digest = hashlib.sha256(self.signature)
         newest = self.archive_count
         digest.update(f"{number}\x1f{number == newest}\x1f{number > 1}\x1e".encode())
         parts = []
@@ -687,26 +695,22 @@ def _produce(
     return sink
 
 
-# A page to render: (its number, the fingerprint to record for it, if any).
+# A page to render: (its number, its fingerprint if already computed).
 PageJob = tuple[int, str | None]
 
 
 def _pages_to_render(site: Site, sink: Sink) -> list[PageJob]:
-    """The front page, always, and every archive page the sink cannot keep as it is. Into
-    a folder, each archive page carries its fingerprint (computed where it is rendered, if
-    the last render left no manifest to compare with)."""
-    archive = range(1, site.archive_count + 1)
-    if sink.out_dir is None:
-        return [(0, None), *((n, None) for n in archive)]
-    signature = theme_signature(site.settings)
+    """The front page, always, and every archive page the sink cannot keep as it is. A page
+    the last render recorded is fingerprinted here, to compare; any other page is
+    fingerprinted by the process that renders it."""
     jobs: list[PageJob] = [(0, None)]
-    for number in archive:
-        if page_path(number) not in sink.previous:
-            jobs.append((number, ""))  # "": fingerprint it when rendering
-            continue
-        fingerprint = site.page_fingerprint(number, signature)
-        if not sink.current(page_path(number), fingerprint):
-            jobs.append((number, fingerprint))
+    for number in range(1, site.archive_count + 1):
+        fingerprint = None
+        if page_path(number) in sink.previous:
+            fingerprint = site.page_fingerprint(number)
+            if sink.current(page_path(number), fingerprint):
+                continue
+        jobs.append((number, fingerprint))
     return jobs
 
 
@@ -766,12 +770,11 @@ def _pages_in_child(jobs: list[PageJob], out_dir: Path | None) -> Sink:
 def _pages(
     site: Site, env: jinja2.Environment, template: str, jobs: list[PageJob], sink: Sink
 ) -> Sink:
-    """Render (and fingerprint, as each job asks) the pages of ``jobs`` into ``sink``."""
-    signature = None
+    """Render the pages of ``jobs`` into ``sink``; into a folder, with the fingerprint of
+    each archive page."""
     for number, fingerprint in jobs:
-        if fingerprint == "":
-            signature = signature or theme_signature(site.settings)
-            fingerprint = site.page_fingerprint(number, signature)
+        if fingerprint is None and number and sink.out_dir is not None:
+            fingerprint = site.page_fingerprint(number)
         page = site.page(number)
         html = _render(env, template, site=site, page=page, root=page.root)
         sink.put(page.path, _encode(html), fingerprint)
