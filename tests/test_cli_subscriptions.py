@@ -88,7 +88,7 @@ def test_add_from_a_home_page(planet: Path, server: LocalServer) -> None:
         lines[10]
         == (
             f'    <outline text="Manton Reece" title="Manton Reece" type="rss" '
-            f'xmlUrl="{server.url("/wp/feed/")}" htmlUrl="http://www.manton.org"/>\n'
+            f'xmlUrl="{server.url("/wp/feed/")}" htmlUrl="http://www.manton.org/"/>\n'
         ).encode()
     )
     del lines[10]

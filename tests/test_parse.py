@@ -1,4 +1,4 @@
-"""parse_feed, entry_key and canonical_link on small hand-made documents."""
+"""parse_feed on small hand-made documents."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campplanet.parse import ParseError, canonical_link, entry_key, parse_feed
+from campplanet.identity import entry_key
+from campplanet.parse import ParseError, parse_feed
 from campplanet.types import ParsedFeed
 
 URL = "https://blog.example.org/feed/"
@@ -143,111 +144,10 @@ def test_entry_identity_guid_then_link_then_hash() -> None:
     )
     keys = [e.key for e in feed.entries]
     assert keys[0] == "id-1"
-    assert keys[1] == "https://b.example/2"
+    assert keys[1] == "https://b.example/2#top"  # a fragment is part of the identity
     assert keys[2] == entry_key(None, None, "c", "body")
     assert keys[2].startswith("sha256:")
     assert feed.entries[0].guid == "id-1" and feed.entries[1].guid is None
-
-
-def test_entry_key_rule() -> None:
-    assert entry_key("  tag:x,2024:1 ", "https://a/1", "t", "c") == "tag:x,2024:1"
-    assert entry_key(None, "http://A.example/p/?utm_medium=x", "t", "c") == "https://a.example/p"
-    assert entry_key("  ", "https://a.example/p", "t", "c") == "https://a.example/p"
-    hashed = entry_key(None, None, "Title", "<p>c</p>")
-    assert hashed == entry_key("", "", "Title", "<p>c</p>")
-    assert hashed != entry_key(None, None, "Title", "<p>d</p>")
-    assert len(hashed) == len("sha256:") + 64
-
-
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ("HTTPS://Blog.Example.ORG/post", "https://blog.example.org/post"),
-        ("http://blog.example.org/post", "https://blog.example.org/post"),
-        ("https://blog.example.org:443/post", "https://blog.example.org/post"),
-        ("http://blog.example.org:80/post", "https://blog.example.org/post"),
-        ("https://blog.example.org/post/", "https://blog.example.org/post"),
-        ("https://blog.example.org/post#comments", "https://blog.example.org/post"),
-        ("https://blog.example.org/post?utm_source=rss&utm_medium=feed", "https://blog.example.org/post"),
-        ("https://blog.example.org/?p=12&utm_campaign=x", "https://blog.example.org/?p=12"),
-        ("https://blog.example.org", "https://blog.example.org/"),
-        ("  https://blog.example.org/a  ", "https://blog.example.org/a"),
-    ],
-)  # fmt: skip
-def test_canonical_link_equates_same_post(a: str, b: str) -> None:
-    assert canonical_link(a) == canonical_link(b)
-
-
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ("https://blog.example.org/post", "https://blog.example.org/Post"),
-        ("https://blog.example.org/?p=1", "https://blog.example.org/?p=2"),
-        ("https://blog.example.org:8080/post", "https://blog.example.org/post"),
-        ("https://a.example.org/post", "https://b.example.org/post"),
-    ],
-)
-def test_canonical_link_keeps_different_posts_apart(a: str, b: str) -> None:
-    assert canonical_link(a) != canonical_link(b)
-
-
-def test_canonical_link_of_nothing() -> None:
-    assert canonical_link(None) is None
-    assert canonical_link("") is None
-    assert canonical_link("   ") is None
-    assert canonical_link("urn:isbn:123") == "urn:isbn:123"
-    assert canonical_link("https://[broken/") == "https://[broken/"
-
-
-URLS = st.builds(
-    lambda scheme, host, port, path, query, frag: (
-        f"{scheme}://{host}{port}/{path}{'?' + query if query else ''}{'#' + frag if frag else ''}"
-    ),
-    st.sampled_from(["http", "https", "HTTP", "Https"]),
-    st.sampled_from(["blog.example.org", "Blog.Example.org", "xn--bcher-kva.example", "127.0.0.1"]),
-    st.sampled_from(["", ":80", ":443", ":8080"]),
-    st.text(alphabet="abc/%-_.~ é", max_size=20),
-    st.text(alphabet="abc=&utm_sorce+;%", max_size=20),
-    st.text(alphabet="ab#", max_size=5),
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(URLS)
-def test_canonical_link_is_idempotent(url: str) -> None:
-    once = canonical_link(url)
-    assert canonical_link(once) == once
-
-
-@settings(max_examples=300, deadline=None)
-@given(URLS, st.sampled_from(["", "/", "#x"]), st.sampled_from(["utm_source=a", "utm_x=1"]))
-def test_canonical_link_ignores_decoration(url: str, slash: str, tracking: str) -> None:
-    base = url.split("#")[0].split("?")[0].strip()
-    plain = canonical_link(base)
-    decorated = base.rstrip("/") + "/" if slash == "/" else base + slash
-    assert canonical_link(decorated) == plain
-    assert canonical_link(f"{base}?{tracking}") == plain
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.one_of(st.none(), st.text(max_size=30)),
-    st.one_of(st.none(), URLS),
-    st.text(max_size=30),
-    st.text(max_size=60),
-    st.text(max_size=30),
-)
-def test_entry_key_is_stable(
-    guid: str | None, link: str | None, title: str, content: str, edit: str
-) -> None:
-    key = entry_key(guid, link, title, content)
-    assert key == entry_key(guid, link, title, content)
-    assert key and key == key.strip()
-    if (guid and guid.strip()) or canonical_link(link):
-        # an edited title or body does not change the identity of an entry with a guid or link
-        assert entry_key(guid, link, title + edit, content + edit) == key
-    else:
-        assert key.startswith("sha256:")
 
 
 # --- titles, content, text ------------------------------------------------------------------------

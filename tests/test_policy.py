@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from campplanet.identity import merge_entry
 from campplanet.policy import (
     EARLIEST_DATE,
     entry_date,
     held_back,
-    merge_entry,
     passes_filter,
     placement_date,
-    same_post_keys,
+    shown_updated,
 )
 from campplanet.types import ParsedEntry
 
@@ -54,48 +54,6 @@ def test_entry_date(published, updated, expected):
     assert entry_date(published, updated, NOW) == expected
 
 
-def test_new_entry_is_new_with_first_seen_now():
-    change = merge_entry("f", None, parsed(published=NOW - HOUR), NOW, feed_imported=False)
-    assert change.kind == "new"
-    assert change.entry.first_seen == NOW
-    assert change.entry.date == NOW - HOUR
-    assert not change.entry.backdated
-
-
-def test_same_entry_again_is_unchanged():
-    first = merge_entry("f", None, parsed(published=NOW - HOUR), NOW, feed_imported=False).entry
-    later = NOW + 2 * HOUR
-    change = merge_entry("f", first, parsed(published=NOW - HOUR), later, feed_imported=True)
-    assert change.kind == "unchanged"
-
-
-def test_edit_updates_in_place_and_keeps_first_seen_and_date():
-    first = merge_entry("f", None, parsed(updated=NOW - HOUR), NOW, feed_imported=False).entry
-    later = NOW + 5 * HOUR
-    edit = parsed(updated=later, title="A post (edited)")
-    change = merge_entry("f", first, edit, later, feed_imported=True)
-    assert change.kind == "updated"
-    assert change.entry.title == "A post (edited)"
-    assert change.entry.first_seen == NOW
-    assert change.entry.date == NOW - HOUR  # never floats back to the top
-    assert change.entry.key == first.key
-
-
-def test_corrected_published_date_moves_the_entry():
-    first = merge_entry("f", None, parsed(published=NOW - HOUR), NOW, feed_imported=False).entry
-    change = merge_entry("f", first, parsed(published=NOW - 3 * HOUR), NOW, feed_imported=True)
-    assert change.kind == "updated"
-    assert change.entry.date == NOW - 3 * HOUR
-
-
-def test_future_date_stays_clamped_on_later_fetches():
-    future = datetime(2103, 1, 1, tzinfo=UTC)
-    first = merge_entry("f", None, parsed(published=future), NOW, feed_imported=False).entry
-    again = merge_entry("f", first, parsed(published=future), NOW + 100 * HOUR, feed_imported=True)
-    assert again.kind == "unchanged"
-    assert again.entry.date == NOW
-
-
 @pytest.mark.parametrize(
     ("feed_imported", "age", "backdated"),
     [
@@ -106,7 +64,7 @@ def test_future_date_stays_clamped_on_later_fetches():
     ],
 )
 def test_backdated(feed_imported, age, backdated):
-    change = merge_entry("f", None, parsed(published=NOW - age), NOW, feed_imported=feed_imported)
+    change = merge_entry("f", None, parsed(published=NOW - age), NOW, imported=feed_imported)
     assert change.entry.backdated is backdated
     assert placement_date(change.entry, "date") == NOW - age
     expected = NOW if backdated else NOW - age
@@ -117,12 +75,13 @@ def test_backdated(feed_imported, age, backdated):
 @pytest.mark.parametrize("keep", [0, 1, 3, 60])
 def test_held_back_keeps_the_newest(count, keep):
     entries = [
-        merge_entry(
-            "f", None, parsed(f"k{i}", published=NOW - i * HOUR), NOW, feed_imported=False
-        ).entry
+        merge_entry("f", None, parsed(f"k{i}", published=NOW - i * HOUR), NOW, imported=False).entry
         for i in range(count)
     ]
-    hidden = held_back(entries, keep)
+    later = NOW + 24 * HOUR
+    newer = merge_entry("f", None, parsed("later", published=later), later, imported=True).entry
+    hidden = held_back([*entries, newer], new_blog=True, imported_at=NOW, new_feed_items=keep)
+    assert "later" not in hidden  # published after the first import: shown as it comes
     assert len(hidden) == max(0, count - keep)
     shown = [e for e in entries if e.key not in hidden]
     if hidden and shown:
@@ -130,7 +89,7 @@ def test_held_back_keeps_the_newest(count, keep):
 
 
 def _stored(title="LocalGovCamp 2026: what I learned", content="<p>Notes</p>", cats=()):
-    entry = merge_entry("f", None, parsed(title=title, content=content), NOW, feed_imported=False)
+    entry = merge_entry("f", None, parsed(title=title, content=content), NOW, imported=False)
     return replace(entry.entry, categories=cats)
 
 
@@ -161,10 +120,26 @@ def test_passes_filter(entry, own, include, exclude, shown):
     assert passes_filter(entry, own=own, include=include, exclude=exclude) is shown
 
 
-def test_same_post_keys():
-    entry = replace(_stored(), guid="tag:blog.example,2026:1")
-    assert set(same_post_keys(entry, "https://blog.example/a")) == {
-        "link:https://blog.example/a",
-        "guid:tag:blog.example,2026:1",
-    }
-    assert list(same_post_keys(replace(entry, guid="42"), None)) == []  # "42" is not global
+def test_held_back_only_for_a_new_blog():
+    entries = [
+        merge_entry("f", None, parsed(f"k{i}", published=NOW - i * HOUR), NOW, imported=False).entry
+        for i in range(10)
+    ]
+    assert held_back(entries, new_blog=False, imported_at=NOW, new_feed_items=3) == set()
+    assert held_back(entries, new_blog=True, imported_at=None, new_feed_items=3) == set()
+    assert len(held_back(entries, new_blog=True, imported_at=NOW, new_feed_items=3)) == 7
+
+
+@pytest.mark.parametrize(
+    ("updated", "seen", "expected"),
+    [
+        (None, NOW, NOW - 2 * HOUR),  # no updated date: the entry's date
+        (NOW - HOUR, NOW, NOW - HOUR),  # a real edit
+        (NOW - 3 * HOUR, NOW, NOW - 2 * HOUR),  # "updated" before its own date
+        (datetime(9999, 12, 31, tzinfo=UTC), NOW, NOW - 2 * HOUR),  # far future
+        (NOW + 4 * HOUR, NOW + 5 * HOUR, NOW + 4 * HOUR),  # edited later, seen later
+    ],
+)
+def test_shown_updated_is_plausible(updated, seen, expected):
+    entry = merge_entry("f", None, parsed(published=NOW - 2 * HOUR), NOW, imported=False).entry
+    assert shown_updated(replace(entry, updated=updated, last_seen=seen)) == expected

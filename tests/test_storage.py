@@ -11,7 +11,7 @@ import sqlite_utils
 
 from campplanet import storage
 from campplanet.exceptions import StorageError
-from campplanet.policy import merge_entry
+from campplanet.identity import merge_entry
 from campplanet.storage import SCHEMA_VERSION, Storage
 from campplanet.tidy import tidy_html
 from campplanet.types import FeedState, ParsedEntry, content_digest
@@ -31,7 +31,7 @@ def entry(key: str, feed: str = "https://a.example/feed", hours: int = 1):
         categories=("LocalGovCamp", "weeknotes"),
         guid=f"https://a.example/{key}",
     )
-    return merge_entry(feed, None, item, NOW, feed_imported=False).entry
+    return merge_entry(feed, None, item, NOW, imported=False).entry
 
 
 def test_feed_state_round_trip(tmp_path):
@@ -49,31 +49,30 @@ def test_feed_state_round_trip(tmp_path):
         s.save_feed(state)
     with Storage(tmp_path / "p.db") as s:
         assert s.feed_state(state.url) == state
-        assert s.first_import() == NOW
 
 
 def test_entries_round_trip_newest_first(tmp_path):
     with Storage(tmp_path / "p.db") as s:
         with s.transaction():
             s.save_feed(FeedState(url="https://a.example/feed"))
-            s.save_entries([(entry("a", hours=3), "https://a.example/a")])
-            s.save_entries([(entry("b", hours=1), "https://a.example/b")])
+            s.save_entries([entry("a", hours=3)])
+            s.save_entries([entry("b", hours=1)])
         got = list(s.all_entries(["https://a.example/feed"]))
-    assert [e.key for e, _ in got] == ["b", "a"]
+    assert [e.key for e in got] == ["b", "a"]
     a = entry("a", hours=3)
-    assert got[1][0] == replace(a, content_hash=content_digest(a.content, a.summary))
-    assert got[1][1] == "https://a.example/a"
+    assert got[1] == replace(a, content_hash=content_digest(a.content, a.summary))
+    assert got[1].canonical_link == "https://a.example/a"
 
 
 def test_the_content_hash_always_follows_the_content(tmp_path):
     with Storage(tmp_path / "p.db") as s:
         with s.transaction():
             s.save_feed(FeedState(url="https://a.example/feed"))
-            s.save_entries([(entry("a"), None)])
+            s.save_entries([entry("a")])
         (stored,) = s.entries_of("https://a.example/feed")
         assert stored.content_hash == content_digest("<p>Hello</p>", "Hello")
         with s.transaction():  # an edit made on the entry read back: its hash is stale
-            s.save_entries([(replace(stored, content="<p>Edited</p>"), None)])
+            s.save_entries([replace(stored, content="<p>Edited</p>")])
         (edited,) = s.entries_of("https://a.example/feed")
     assert edited.content_hash == content_digest("<p>Edited</p>", "Hello")
     assert content_digest("<p>Edited</p>", "") != content_digest("<p>Edited</p>", "Hello")
@@ -83,7 +82,7 @@ def test_failed_transaction_leaves_nothing(tmp_path):
     with Storage(tmp_path / "p.db") as s:
         with pytest.raises(RuntimeError), s.transaction():
             s.save_feed(FeedState(url="https://a.example/feed"))
-            s.save_entries([(entry("a"), None)])
+            s.save_entries([entry("a")])
             raise RuntimeError("killed half-way")
         assert s.feed_states() == {}
         assert list(s.all_entries(["https://a.example/feed"])) == []
@@ -94,10 +93,11 @@ def test_prune_deletes_feeds_not_kept(tmp_path):
         with s.transaction():
             for feed in ("https://a.example/feed", "https://b.example/feed"):
                 s.save_feed(FeedState(url=feed))
-                s.save_entries([(entry("x", feed=feed), None), (entry("y", feed=feed), None)])
+                s.save_entries([entry("x", feed=feed), entry("y", feed=feed)])
         assert s.prune(["https://a.example/feed"]) == (1, 2)
         assert set(s.feed_states()) == {"https://a.example/feed"}
-        assert s.entry_counts() == {"https://a.example/feed": (2, 0)}
+        assert sorted(e.key for e in s.all_entries(["https://a.example/feed"])) == ["x", "y"]
+        assert list(s.all_entries(["https://b.example/feed"])) == []
 
 
 def test_schema_version_and_newer_database_refused(tmp_path):
@@ -150,3 +150,102 @@ def test_meta(tmp_path):
         s.set_meta("x", "2")
         assert s.get_meta("x") == "2"
         assert s.integrity_ok()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(103, 12, 13, 18, 30, 2, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2026, 6, 19, 9, 0, tzinfo=UTC),
+    ],
+)
+def test_any_year_is_stored_and_read_back(tmp_path, moment):
+    """A date from a feed can cost its entry, never the database: every year a datetime
+    holds is written with a four-digit year, reads back, and sorts as text."""
+    assert storage.format_time(moment) is not None
+    assert len(storage.format_time(moment)) == 20
+    with Storage(tmp_path / "p.db") as s:
+        with s.transaction():
+            s.save_feed(FeedState(url="https://a.example/feed"))
+            s.save_entries([replace(entry("a"), published=moment, updated=moment)])
+        (back,) = s.entries_of("https://a.example/feed")
+    assert back.published == moment and back.updated == moment
+
+
+def _version_3_database(path, rows):
+    """A database as campplanet wrote it at schema 3, with the given entry rows."""
+    db = sqlite_utils.Database(path)
+    for migration in storage.MIGRATIONS[:3]:
+        migration(db)
+    db.execute("PRAGMA user_version = 3")
+    db.execute(
+        "INSERT INTO feeds (url, added, imported_at) VALUES "
+        "('https://a.example/feed', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z'),"
+        "('https://b.example/feed', '2026-06-03T10:00:00Z', '2026-06-03T10:00:00Z')"
+    )
+    for key, published, hidden in rows:
+        db.execute(
+            "INSERT INTO entries (feed_url, key, link, title, content, summary, published,"
+            " first_seen, date, hidden_new_feed) VALUES ('https://a.example/feed', ?,"
+            " 'https://a.example/p#x', 't', '<p>x</p>', 'x', ?, '2026-06-01T10:00:00Z',"
+            " '2026-06-01T10:00:00Z', ?)",
+            [key, published, hidden],
+        )
+    db.conn.commit()
+    db.conn.close()
+
+
+def test_a_database_bricked_by_an_unpadded_year_is_repaired_by_the_upgrade(tmp_path):
+    """Schema 3 wrote year 103 as "103-12-13T18:30:02Z", which no reader accepts: every
+    later run crashed on it. Opening the database with this version repairs it."""
+    path = tmp_path / "p.db"
+    _version_3_database(path, [("old", "103-12-13T18:30:02Z", 0), ("net", "1-01-01T00:00:00Z", 1)])
+    with Storage(path) as s:
+        got = {e.key: e for e in s.all_entries(["https://a.example/feed"])}
+        assert got["old"].published == datetime(103, 12, 13, 18, 30, 2, tzinfo=UTC)
+        assert got["net"].published == datetime(1, 1, 1, tzinfo=UTC)
+        # the per-entry flood-control verdict is gone; the founding time is a fact now
+        assert s.founded() == datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+        states = s.feed_states()
+        assert states["https://a.example/feed"].at_founding
+        assert not states["https://b.example/feed"].at_founding
+        assert "hidden_new_feed" not in s.db["entries"].columns_dict
+        # the canonical link follows today's rule (the fragment is part of it)
+        assert got["old"].canonical_link == "https://a.example/p#x"
+        assert s.integrity_ok()
+
+
+def test_record_subscriptions_keeps_the_first_sighting_and_the_founding(tmp_path):
+    later = NOW + timedelta(days=3)
+    with Storage(tmp_path / "p.db") as s:
+        assert s.founded() is None
+        s.record_subscriptions(["https://a.example/feed"], NOW)
+        s.record_subscriptions(["https://a.example/feed", "https://b.example/feed"], later)
+        states = s.feed_states()
+        assert s.founded() == NOW
+    assert states["https://a.example/feed"].added == NOW
+    assert states["https://b.example/feed"].added == later
+    assert states["https://a.example/feed"].at_founding
+    assert not states["https://b.example/feed"].at_founding
+    assert states["https://b.example/feed"].last_attempt is None
+
+
+def test_derived_columns_follow_the_rules_of_this_version(tmp_path):
+    """Content is stored tidy and links canonical by the rules of the campplanet that
+    wrote them; after an upgrade that changed the rules, they are derived again, once."""
+    path = tmp_path / "p.db"
+    untidy = "<h1>Title</h1><b><div>block in bold</div></b><img src='https://a.example/i.png'>"
+    with Storage(path) as s, s.transaction():
+        s.save_feed(FeedState(url="https://a.example/feed"))
+        s.save_entries([replace(entry("a"), content=untidy, canonical_link="stale")])
+        s.set_meta("derived", "rules of an older campplanet")
+    with Storage(path) as s:
+        (stored,) = s.entries_of("https://a.example/feed")
+        assert s.get_meta("derived") == storage.derived_rules_signature()
+    assert stored.content == tidy_html(untidy) != untidy
+    assert stored.content_hash == content_digest(stored.content, stored.summary)
+    assert stored.canonical_link == "https://a.example/a"
+    assert "<h4>Title</h4>" in stored.content and 'alt=""' in stored.content

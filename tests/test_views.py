@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campplanet.config import FilterSettings, RenderSettings, Settings
-from campplanet.policy import merge_entry
+from campplanet.config import FilterSettings, PlanetSettings, RenderSettings, Settings
+from campplanet.identity import entry_id, merge_entry
 from campplanet.types import FeedState, ParsedEntry, Subscription
-from campplanet.views import build_views, entry_id, health, initials
+from campplanet.views import build_views, health, initials
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 A = Subscription(url="https://a.example/feed", title="Ann's blog", line=3)
@@ -27,13 +27,13 @@ def stored(feed, key, *, hours=1, link=None, guid=None, seen=NOW, title="Post", 
         published=NOW - timedelta(hours=hours),
         guid=guid,
     )
-    entry = merge_entry(feed, None, item, seen, feed_imported=False).entry
+    entry = merge_entry(feed, None, item, seen, imported=False).entry
     return replace(entry, **changes)
 
 
 def views(entries, subs=(A, B), states=None, **settings):
     s = Settings(**settings)
-    return build_views(s, list(subs), states or {}, [(e, e.link) for e in entries])
+    return build_views(s, list(subs), states or {}, entries)
 
 
 def test_newest_first_and_attributed():
@@ -79,11 +79,17 @@ def test_removed_subscription_disappears():
 
 def test_held_back_and_filtered_are_counted_not_shown():
     entries = [
-        stored(A.url, "a1", title="LocalGovCamp day one"),
-        stored(A.url, "a2", title="Cats"),
-        stored(A.url, "a3", title="LocalGovCamp archive", hidden_new_feed=True),
+        stored(A.url, "a1", title="LocalGovCamp day one", hours=1),
+        stored(A.url, "a2", title="Cats", hours=2),
+        stored(A.url, "a3", title="LocalGovCamp archive", hours=3),
     ]
-    shown, feeds = views(entries, filter=FilterSettings(include="localgovcamp"))
+    joined_later = {A.url: FeedState(url=A.url, added=NOW, imported_at=NOW)}
+    shown, feeds = views(
+        entries,
+        states=joined_later,
+        planet=PlanetSettings(new_feed_items=2),
+        filter=FilterSettings(include="localgovcamp"),
+    )
     assert [e.title for e in shown] == ["LocalGovCamp day one"]
     assert (feeds[0].entries, feeds[0].shown, feeds[0].held_back, feeds[0].filtered_out) == (
         3,
@@ -149,3 +155,40 @@ def test_initials(name, expected):
 )
 def test_health(state, expected):
     assert health(state) == expected
+
+
+def test_flood_control_is_decided_at_render_from_stored_facts():
+    """A blog that joined a running planet shows the newest N posts of its first import;
+    the same stored entries show in full once N is raised, and a blog that was on the list
+    at the founding is never held back, however late it first worked."""
+    first_import = [stored(A.url, f"a{i}", hours=24 * i, seen=NOW) for i in range(10)]
+    later_post = stored(A.url, "later", hours=0, seen=NOW + timedelta(days=2))
+    founded = NOW - timedelta(days=30)
+    joined = {A.url: FeedState(url=A.url, added=NOW - timedelta(hours=1), imported_at=NOW)}
+    for keep, expected in ((3, 4), (5, 6), (0, 1), (60, 11)):
+        shown, feeds = views(
+            [*first_import, later_post], states=joined, planet=PlanetSettings(new_feed_items=keep)
+        )
+        assert len(shown) == expected
+        assert feeds[0].held_back == 11 - expected and feeds[0].new_blog
+    shown_keys = [e.id for e in views([*first_import, later_post], states=joined)[0]]
+    assert shown_keys[:4] == [later_post.link, *(e.link for e in first_import[:3])]
+
+    # on the list at the founding, but failing until long after: not new
+    at_founding = FeedState(url=A.url, added=founded, imported_at=NOW, at_founding=True)
+    shown, feeds = views(first_import, states={A.url: at_founding})
+    assert len(shown) == 10 and feeds[0].held_back == 0 and not feeds[0].new_blog
+
+
+def test_a_link_shared_by_several_posts_of_one_feed_does_not_merge_them():
+    """A podcast whose episodes all link to the show page is several posts, and a post of
+    another feed with that link is not the same post as any of them."""
+    show = "https://podcast.example/show/"
+    episodes = [stored(A.url, f"ep{i}", link=show, guid=f"ep-{i}", hours=i) for i in range(5)]
+    other = stored(B.url, "b1", link=show, hours=9)
+    shown, _ = views([*episodes, other])
+    assert len(shown) == 6
+    assert len({e.id for e in shown}) == 6
+    ids = {e.feed.url: e.id for e in shown}
+    assert ids[B.url] == show  # in feed B the link names one post
+    assert all(e.id.startswith("tag:") for e in shown if e.feed.url == A.url)

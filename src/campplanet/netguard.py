@@ -11,50 +11,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
+
+from campplanet.urls import normalise_url
 
 ALLOW_HINT = "set fetch.allow_private_networks to allow it"
-
-
-def normalise_url(url: str) -> str:
-    """Encode a URL for HTTP the way browsers do: IDNA host, percent-encoded path and
-    query (existing escapes and ``&``/``=`` kept), spaces encoded, fragment dropped."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    host = parts.hostname or ""
-    try:
-        host = host.encode("idna").decode("ascii") if not host.isascii() else host.lower()
-    except UnicodeError:
-        host = host.lower()
-    netloc = host
-    if ":" in host:  # IPv6 literal
-        netloc = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is not None and not (
-        (parts.scheme == "http" and port == 80) or (parts.scheme == "https" and port == 443)
-    ):
-        netloc += f":{port}"
-    if parts.username is not None:
-        userinfo = _quote(parts.username, "!$&'()*+,;=-._~")
-        if parts.password is not None:
-            userinfo += ":" + _quote(parts.password, "!$&'()*+,;=-._~")
-        netloc = f"{userinfo}@{netloc}"
-    safe_path = "/:@!$&'()*+,;=-._~"
-    path = _quote(parts.path, safe_path) or "/"
-    query = _quote(parts.query, safe_path + "?")
-    return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
-
-
-def _quote(text: str, safe: str) -> str:
-    """Percent-encode ``text`` (UTF-8), keeping valid ``%XX`` escapes as they are."""
-    pieces = re.split(r"(%[0-9A-Fa-f]{2})", text)
-    return "".join(p if i % 2 else quote(p, safe=safe) for i, p in enumerate(pieces))
 
 
 def same_feed_key(url: str) -> str:

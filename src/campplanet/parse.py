@@ -8,20 +8,21 @@ detected from the content, never from a file name or a lying Content-Type.
 from __future__ import annotations
 
 import calendar
-import hashlib
+import contextlib
 import html
 import itertools
 import json
 import re
 import xml.sax
+from collections.abc import Callable
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import feedparser
-import feedparser.mixin
-from feedparser.datetimes import _parse_date as _feedparser_date
 
+from campplanet.identity import entry_key
 from campplanet.sanitize import (
     DEFAULT_IFRAME_HOSTS,
     plain_title,
@@ -31,76 +32,20 @@ from campplanet.sanitize import (
 )
 from campplanet.tidy import tidy_html
 from campplanet.types import ParsedEntry, ParsedFeed
+from campplanet.urls import publishable
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)$", re.IGNORECASE)
 MAX_ENTRIES = 1000  # entries read from one document: the newest, by their own dates
-_get = dict.get  # FeedParserDict.get maps every key through a table first; ours are real keys
 MAX_TITLE = 300  # characters; longer titles are cut with "…"
 _HTML_START = re.compile(rb"<!doctype\s+html|<html|<head|<body", re.I)
-
-
-# feedparser resolves an RSS guid or Atom id that looks like a relative URL against the fetch
-# URL, so an entry's identity would change when its feed moves. Keep ids exactly as written.
-feedparser.mixin._FeedParserMixin.can_be_relative_uri = set(
-    feedparser.mixin._FeedParserMixin.can_be_relative_uri
-) - {"id"}
-
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 class ParseError(Exception):
     """The body is not a usable feed; the message says why, in plain words."""
 
 
-def entry_key(guid: str | None, link: str | None, title: str, content: str) -> str:
-    """An entry's identity within its feed. The rule, in order:
-
-    1. its ``id`` (Atom, JSON Feed) or ``guid`` (RSS), exactly as the feed wrote it but for
-       surrounding whitespace; a relative id is *not* resolved against the feed URL, so a
-       feed that moves keeps its entries' identities;
-    2. failing that, its link in canonical form (:func:`canonical_link`), so
-       ``http://Blog.example/post/?utm_source=rss`` and ``https://blog.example/post`` are the
-       same entry;
-    3. failing both, ``"sha256:"`` and the hex SHA-256 of the title, a newline and the
-       sanitized content: such an entry has nothing stable, so an edit makes it a new entry.
-    """
-    if guid and guid.strip():
-        return guid.strip()
-    canonical = canonical_link(link)
-    if canonical:
-        return canonical
-    digest = hashlib.sha256(f"{title}\n{content}".encode()).hexdigest()
-    return f"sha256:{digest}"
-
-
-def canonical_link(url: str | None) -> str | None:
-    """A link reduced to what identifies the post: scheme (http = https), host case,
-    default port, fragment, tracking parameters and a trailing slash do not matter."""
-    if not url or not url.strip():
-        return None
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return url.strip()
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return url.strip()
-    host = parts.hostname.lower()
-    if port not in (None, 80, 443):
-        host += f":{port}"
-    query = urlencode(
-        [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not TRACKING_PARAMS.match(k)
-        ]
-    )
-    path = quote(unquote(parts.path.strip()), safe=_PATH_SAFE).rstrip("/") or "/"
-    return urlunsplit(("https", host, path, query, ""))
-
-
 def _date(parsed: Any) -> datetime | None:
+    """A feedparser time tuple (UTC) as a datetime, or None if it is not a real time."""
     if not parsed:
         return None
     try:
@@ -109,7 +54,19 @@ def _date(parsed: Any) -> datetime | None:
         return None
 
 
+def _utc(moment: datetime) -> datetime | None:
+    """``moment`` in UTC (naive means UTC), or None when UTC cannot hold it (year 1 at
+    +05:00, year 9999 at -05:00)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
 def _absolute(url: str | None, base: str | None) -> str | None:
+    """``url`` resolved against ``base``, as a valid absolute http(s) URI, or None."""
     if not url or not url.strip():
         return None
     url = strip_invalid_xml_chars(url.strip())
@@ -117,9 +74,7 @@ def _absolute(url: str | None, base: str | None) -> str | None:
         url = urljoin(base or "", url)
     except ValueError:
         return None
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return None
-    return url
+    return publishable(url)
 
 
 def _problem(result: Any) -> str | None:
@@ -232,15 +187,15 @@ def _is_html_page(body: bytes) -> bool:
 def _content(entry: Any) -> tuple[str, str | None]:
     """The richest HTML body an entry offers, and the base URL it came with."""
     best, base = "", None
-    for item in _get(entry, "content") or []:
+    for item in entry.get("content") or []:
         value = item.get("value") or ""
-        if len(value) > len(best):
+        if len(value) > len(best) and not value.isspace():
             best, base = value, item.get("base")
             if item.get("type") == "text/plain":
                 best = _plain_to_html(value)
     if not best:
-        detail = _get(entry, "summary_detail") or {}
-        best = _get(entry, "summary") or ""
+        detail = entry.get("summary_detail") or {}
+        best = entry.get("summary") or ""
         base = detail.get("base")
         if detail.get("type") == "text/plain":
             best = _plain_to_html(best)
@@ -279,29 +234,44 @@ def _parsed_entry(
     )
 
 
-def _entry(
-    e: Any, feed_url: str, feed_author: str | None, iframe_hosts: tuple[str, ...]
-) -> ParsedEntry:
-    link = _absolute(_get(e, "link"), _get(e, "link_detail", {}).get("base") or feed_url)
+def _own_updated(e: Any) -> Any:
+    """The entry's own updated date. ``e.get("updated_parsed")`` falls back to the published
+    date (feedparser keeps that for old callers, issue 310); ``in`` tells the truth."""
+    return e["updated_parsed"] if "updated_parsed" in e else None  # noqa: SIM401
+
+
+def _link(e: Any, feed_url: str) -> str | None:
+    """The entry's permalink. A guid stands in for a missing link only when it is itself an
+    absolute http(s) URL (RSS's isPermaLink): it is never resolved against the feed."""
+    if e.get("guidislink") and not e.get("links"):  # feedparser copied the guid into link
+        return publishable(e.get("id"))
+    link = _absolute(e.get("link"), (e.get("link_detail") or {}).get("base") or feed_url)
     if link is None:
-        for candidate in _get(e, "links") or []:
+        for candidate in e.get("links") or []:
             if candidate.get("rel", "alternate") == "alternate":
                 link = _absolute(candidate.get("href"), feed_url)
                 if link:
                     break
+    return link
+
+
+def _entry(
+    e: Any, feed_url: str, feed_author: str | None, iframe_hosts: tuple[str, ...]
+) -> ParsedEntry:
+    link = _link(e, feed_url)
     raw, base = _content(e)
     # An xml:base in effect wins; otherwise relative URLs in a post are relative to the post.
     base = _absolute(base, feed_url) if base else None
     base = base or link or feed_url
     content = sanitize_html(raw, base, iframe_hosts=iframe_hosts)
-    title = _title(_get(e, "title_detail"), "") or summarize(content, 10) or "Untitled"
-    guid = strip_invalid_xml_chars(_get(e, "id") or "").strip() or None
-    author = plain_title(_get(e, "author") or "", is_html=False) or feed_author
+    title = _title(e.get("title_detail"), "") or summarize(content, 10) or "Untitled"
+    guid = strip_invalid_xml_chars(e.get("id") or "").strip() or None
+    author = plain_title(e.get("author") or "", is_html=False) or feed_author
     categories = tuple(
         dict.fromkeys(
             t
             for t in (
-                plain_title(tag.get("term") or "", is_html=False) for tag in _get(e, "tags") or []
+                plain_title(tag.get("term") or "", is_html=False) for tag in e.get("tags") or []
             )
             if t
         )
@@ -312,8 +282,8 @@ def _entry(
         link=link,
         title=title,
         author=author,
-        published=_date(_get(e, "published_parsed")),
-        updated=_date(_get(e, "updated_parsed")),  # not feedparser's fallback to published
+        published=_date(e.get("published_parsed")),
+        updated=_date(_own_updated(e)),
         categories=categories,
     )
 
@@ -374,10 +344,11 @@ def parse_feed(
     feed_author = plain_title(feed.get("author") or "", is_html=False) or None
     image = feed.get("image") or {}
     kept = _newest(entries, max_entries, _xml_entry_date)
-    parsed = tuple(_entry(e, url, feed_author, iframe_hosts) for e in kept)
+    parsed, unreadable = _each(kept, lambda e: _entry(e, url, feed_author, iframe_hosts))
     problems = [
         _problem(result) if result.get("bozo") else None,
         _cut(len(entries), len(kept), more=cut_short),
+        unreadable,
     ]
     return ParsedFeed(
         title=_title(feed.get("title_detail"), "") or None,
@@ -389,8 +360,23 @@ def parse_feed(
     )
 
 
+def _each(
+    items: list[Any], build: Callable[[Any], ParsedEntry]
+) -> tuple[tuple[ParsedEntry, ...], str | None]:
+    """Every item built into an entry; an item whose values break the build costs that
+    entry only. Returns the entries and, if any were left out, a problem saying so."""
+    built = []
+    for item in items:
+        with contextlib.suppress(Exception):  # a value may cost its entry, never the feed
+            built.append(build(item))
+    lost = len(items) - len(built)
+    if not lost:
+        return tuple(built), None
+    return tuple(built), f"{lost} of {len(items)} entries could not be read and were left out"
+
+
 def _xml_entry_date(entry: Any) -> Any:
-    return _get(entry, "published_parsed") or _get(entry, "updated_parsed")
+    return entry.get("published_parsed") or _own_updated(entry)
 
 
 def _newest(entries: list[Any], limit: int, date_of: Any) -> list[Any]:
@@ -449,11 +435,12 @@ def _parse_json_feed(
     feed_author = _json_author(data)
     objects = [item for item in items if isinstance(item, dict)]
     kept = _newest(objects, max_entries, _json_entry_date)
-    entries = tuple(_json_entry(item, url, feed_author, iframe_hosts) for item in kept)
+    entries, unreadable = _each(kept, lambda i: _json_entry(i, url, feed_author, iframe_hosts))
     skipped = len(items) - len(objects)
     problems = [
         f"skipped {skipped} of {len(items)} items that are not JSON objects" if skipped else None,
         _cut(len(objects), len(kept)),
+        unreadable,
     ]
     return ParsedFeed(
         title=_clip(plain_title(_str(data.get("title")), is_html=False)) or None,
@@ -493,16 +480,18 @@ def _json_author(obj: dict[str, Any]) -> str | None:
 
 
 def _json_date(value: Any) -> datetime | None:
+    """A JSON Feed date (RFC 3339; RFC 822 is tolerated) in UTC, or None."""
     text = _str(value).strip()
     if not text:
         return None
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        return _date(_feedparser_date(text))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return _utc(parsed)
 
 
 def _json_entry(

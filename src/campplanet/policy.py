@@ -18,9 +18,16 @@ Backdated entries
     entries by the time they were first seen instead, so late write-ups are noticed.
 
 New-feed flood control
-    When a blog joins a planet that is already running, only its newest
-    ``planet.new_feed_items`` entries are shown; older ones are stored but held back. The
-    planet's first run shows everything (there is nothing to bury yet).
+    When a blog joins a planet that is already running, only the newest
+    ``planet.new_feed_items`` entries of its first import are shown; older ones are stored
+    but held back. A blog that was on the list at the planet's first run is never new (the
+    first run shows everything: there is nothing to bury yet), even if it first worked
+    later. Decided at render time from stored facts (whether the blog was on the list at the
+    first run, when it was first imported, when each entry was first seen).
+
+Updated dates
+    The merged feeds give an entry's updated date only when it is plausible: not before the
+    entry's own date and not after it was last seen; otherwise its date.
 
 Camp filters
     An outline's own ``filter`` regex decides alone for its feed. Otherwise ``filter.include``
@@ -31,12 +38,11 @@ Camp filters
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from campplanet.types import ParsedEntry, StoredEntry
+from campplanet.types import StoredEntry
 
 EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(minutes=5)
@@ -53,72 +59,40 @@ def entry_date(
     return candidate
 
 
-@dataclass(frozen=True)
-class EntryChange:
-    """The result of merging a fetched entry with what is stored."""
-
-    kind: str  # "new", "updated" or "unchanged"
-    entry: StoredEntry
+def is_backdated(date: datetime, first_seen: datetime, *, imported: bool) -> bool:
+    """An entry that appeared after its feed's first import, dated a day or more before."""
+    return imported and date < first_seen - BACKDATED_AFTER
 
 
-def merge_entry(
-    feed_url: str,
-    stored: StoredEntry | None,
-    new: ParsedEntry,
-    now: datetime,
+def shown_updated(entry: StoredEntry) -> datetime:
+    """When an entry was last changed, as the merged feeds say: its updated date when that
+    is plausible (not before its own date, not after it was last seen), else its date."""
+    seen = entry.last_seen or entry.first_seen
+    updated = entry.updated
+    if updated is None or updated < entry.date or updated > seen + FUTURE_SLACK:
+        return entry.date
+    return updated
+
+
+def held_back(
+    entries: Iterable[StoredEntry],
     *,
-    feed_imported: bool,
-) -> EntryChange:
-    """Decide whether ``new`` is a new entry, an update of ``stored``, or nothing new.
+    new_blog: bool,
+    imported_at: datetime | None,
+    new_feed_items: int,
+) -> set[str]:
+    """Keys of a blog's entries that new-feed flood control holds back.
 
-    ``stored`` is the entry with the same identity (or, failing that, the same canonical
-    link) in the same feed, if any. An update keeps the first-seen time and, unless the
-    feed gives a published date, the date the entry was first placed by.
+    Of a blog added to a running planet (``new_blog``: not on the list at the planet's first
+    run), only the newest ``new_feed_items`` of the entries its first import found are
+    shown; entries it publishes later are shown as they come. Decided from stored facts at
+    every render, so a change of ``new_feed_items`` applies to stored entries at once.
     """
-    if stored is None:
-        date = entry_date(new.published, new.updated, now)
-        return EntryChange(
-            "new",
-            StoredEntry(
-                feed_url=feed_url,
-                key=new.key,
-                **_from_feed(new),
-                first_seen=now,
-                date=date,
-                guid=new.guid,
-                last_seen=now,
-                backdated=feed_imported and date < now - BACKDATED_AFTER,
-            ),
-        )
-    if new.published is not None:
-        date = entry_date(new.published, None, stored.first_seen)
-    else:
-        date = stored.date
-    merged = replace(
-        stored, **_from_feed(new), guid=new.guid or stored.guid, date=date, last_seen=now
-    )
-    unchanged = replace(merged, last_seen=stored.last_seen) == stored
-    return EntryChange("unchanged" if unchanged else "updated", merged)
-
-
-def _from_feed(new: ParsedEntry) -> dict[str, object]:
-    """The fields a fetch sets on a stored entry, whether new or updated."""
-    return {
-        "link": new.link,
-        "title": new.title,
-        "content": new.content,
-        "summary": new.summary,
-        "author": new.author,
-        "published": new.published,
-        "updated": new.updated,
-        "categories": new.categories,
-    }
-
-
-def held_back(entries: Sequence[StoredEntry], new_feed_items: int) -> set[str]:
-    """Keys of a newly added feed's entries to hold back: all but the newest few."""
-    newest_first = sorted(entries, key=lambda e: (e.date, e.key), reverse=True)
-    return {e.key for e in newest_first[new_feed_items:]}
+    if not new_blog or imported_at is None:
+        return set()
+    first_import = [e for e in entries if e.first_seen <= imported_at]
+    newest_first = sorted(first_import, key=lambda e: (e.date, e.key), reverse=True)
+    return {e.key for e in newest_first[max(new_feed_items, 0) :]}
 
 
 def placement_date(entry: StoredEntry, order: str) -> datetime:
@@ -153,14 +127,3 @@ def passes_filter(
     if include and _compile(include).search(text) is None:
         return False
     return not (exclude and _compile(exclude).search(text) is not None)
-
-
-def same_post_keys(entry: StoredEntry, canonical_link: str | None) -> Iterable[str]:
-    """Keys under which an entry is the same post across subscriptions."""
-    if canonical_link:
-        yield "link:" + canonical_link
-    if entry.guid and _GLOBAL_GUID.match(entry.guid):
-        yield "guid:" + entry.guid
-
-
-_GLOBAL_GUID = re.compile(r"(?:https?:|tag:|urn:)", re.IGNORECASE)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
 import math
 import multiprocessing
 import os
@@ -186,6 +187,7 @@ class Site:
     last_refresh: datetime | None
     tz: ZoneInfo
     outputs: tuple[Output, ...]
+    since: datetime | None = None  # when the planet began: the feeds' date while empty
     _feed_items: list[Item] | None = None
     _signature: bytes | None = None
 
@@ -279,7 +281,7 @@ class Site:
         dates = [i.entry.updated for i in self.feed_items]
         if dates:
             return max(dates)
-        return self.last_refresh or datetime(1970, 1, 1, tzinfo=UTC)
+        return self.last_refresh or self.since or datetime(1970, 1, 1, tzinfo=UTC)
 
     @property
     def alternates(self) -> list[Output]:
@@ -455,11 +457,19 @@ def make_environment(settings: Settings) -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["html_text"] = html_text
     env.filters["rfc3339"] = xmlout.rfc3339
     env.filters["rfc822"] = xmlout.rfc822
     env.filters["day_label"] = day_label
     env.filters["short_day"] = short_day
     return env
+
+
+def html_text(text: str) -> str:
+    """Plain text as HTML, for a field whose format says it holds HTML (RSS's
+    ``<description>``): autoescape then escapes it once more for XML, so a reader shows
+    "<script>" as text and never meets a script element."""
+    return html.escape(text, quote=False)
 
 
 def _render(env: jinja2.Environment, name: str, **context: Any) -> str:
@@ -540,12 +550,14 @@ def render_site(
     feeds: Sequence[FeedView],
     *,
     last_refresh: datetime | None = None,
+    since: datetime | None = None,
     manifest: Manifest | None = None,
 ) -> RenderReport:
     """Write the site into ``settings.path(settings.planet.output)``.
 
     ``entries`` are the shown entries, newest first; ``feeds`` every subscription;
     ``last_refresh`` the time of the last successful fetch, shown on the subscriptions page;
+    ``since`` when the planet began (the date of its feeds while it has no posts);
     ``manifest`` the previous render's :attr:`RenderReport.manifest`, if kept.
     """
     started = time.perf_counter()
@@ -555,7 +567,7 @@ def render_site(
         out_dir.mkdir(parents=True, exist_ok=True)
         remove_leftover_temp_files(out_dir)
         sink = Sink(out_dir, previous=manifest or {})
-        _produce(settings, entries, feeds, last_refresh, OUTPUTS, sink)
+        _produce(settings, entries, feeds, last_refresh, OUTPUTS, sink, since=since)
         report.written, report.unchanged = sorted(sink.written), sorted(sink.unchanged)
         report.reused, report.manifest = sink.reused, dict(sorted(sink.manifest.items()))
         report.removed = remove_stale_pages(out_dir, sink.paths)
@@ -662,6 +674,8 @@ def _produce(
     last_refresh: datetime | None,
     outputs: tuple[Output, ...],
     sink: Sink,
+    *,
+    since: datetime | None = None,
 ) -> Sink:
     """Render every output into ``sink``."""
     env = make_environment(settings)
@@ -672,6 +686,7 @@ def _produce(
         last_refresh=last_refresh,
         tz=ZoneInfo(settings.planet.timezone),
         outputs=outputs,
+        since=since,
     )
     with contextlib.ExitStack() as stack:
         collect = []  # pages a second process renders while this one does the rest

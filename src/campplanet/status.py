@@ -20,7 +20,8 @@ def feed_status_rows(
 ) -> tuple[list[dict[str, Any]], datetime | None]:
     """One row per subscription, and the last successful fetch of any feed."""
     states = storage.feed_states()
-    _, feeds = build_views(settings, subs, states, storage.all_entries(s.url for s in subs))
+    entries = storage.all_entries(s.url for s in subs)
+    _, feeds = build_views(settings, subs, states, entries)
     rows = []
     for sub, view in zip(subs, feeds, strict=True):
         state = states.get(sub.url)

@@ -8,6 +8,7 @@ when it is opened.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -20,8 +21,8 @@ from typing import Any
 
 import sqlite_utils
 
+from campplanet import tidy, urls
 from campplanet.exceptions import StorageError
-from campplanet.tidy import tidy_html
 from campplanet.types import FeedState, StoredEntry, content_digest
 
 
@@ -81,33 +82,63 @@ def _v1(db: sqlite_utils.Database) -> None:
 
 
 def _v2(db: sqlite_utils.Database) -> None:
-    """Entry content is stored tidy (ready for the page), not only sanitized."""
-    rows = db.execute("SELECT rowid, content FROM entries").fetchall()
-    changed = [
-        (tidied, rowid) for rowid, content in rows if (tidied := tidy_html(content)) != content
-    ]
-    db.conn.executemany("UPDATE entries SET content = ? WHERE rowid = ?", changed)
+    """Entry content is stored tidy (ready for the page), not only sanitized: done by
+    :meth:`Storage.refresh_derived`, which re-derives it whenever the rules change."""
 
 
 def _v3(db: sqlite_utils.Database) -> None:
-    """Entries keep a digest of their content and summary (see :func:`content_digest`)."""
+    """Entries keep a digest of their content and summary (filled by refresh_derived)."""
     db.execute("ALTER TABLE entries ADD COLUMN content_hash TEXT NOT NULL DEFAULT ''")
-    rows = db.execute("SELECT rowid, content, summary FROM entries").fetchall()
-    db.conn.executemany(
-        "UPDATE entries SET content_hash = ? WHERE rowid = ?",
-        [(content_digest(content, summary), rowid) for rowid, content, summary in rows],
-    )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+_TIME_COLUMNS = {  # as of schema 4
+    "feeds": (
+        "added",
+        "last_attempt",
+        "last_success",
+        "failing_since",
+        "next_attempt",
+        "imported_at",
+    ),
+    "entries": ("published", "updated", "first_seen", "last_seen", "date"),
+}
+
+
+def _v4(db: sqlite_utils.Database) -> None:
+    """Flood control is decided at render time from stored facts: the per-entry verdict
+    goes, the planet's founding time is kept. Times written with a year before 1000
+    ("103-12-13T18:30:02Z", which no reader accepts) get their year padded."""
+    for table, columns in {
+        **_TIME_COLUMNS,
+        "feeds": (*_TIME_COLUMNS["feeds"], "imported_at"),
+    }.items():
+        for column in columns:
+            db.execute(
+                f"UPDATE {table} SET {column} = substr('0000' || {column}, -20) "
+                f"WHERE length({column}) < 20"
+            )
+    db["entries"].transform(drop={"hidden_new_feed"})
+    db.execute("ALTER TABLE feeds ADD COLUMN at_founding INTEGER NOT NULL DEFAULT 0")
+    founded = db.execute("SELECT min(added) FROM feeds").fetchone()[0]
+    if founded is not None:
+        db.execute("INSERT INTO meta (name, value) VALUES ('founded', ?)", [founded])
+        db.execute("UPDATE feeds SET at_founding = 1 WHERE added = ?", [founded])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def format_time(dt: datetime | None) -> str | None:
-    """UTC, second precision, fixed width: sorts correctly as text."""
+    """UTC, second precision, fixed width (the year padded to four digits): sorts
+    correctly as text, and reads back for any year a datetime can hold."""
     if dt is None:
         return None
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if dt.utcoffset():
+        dt = dt.astimezone(UTC)
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}Z"
+    )
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -125,7 +156,7 @@ _FEED_TIMES = {
     "imported_at",
 }
 _ENTRY_TIMES = {"published", "updated", "first_seen", "last_seen", "date"}
-_BOOLS = {"gone", "backdated", "hidden_new_feed"}
+_BOOLS = {"gone", "backdated", "at_founding"}
 
 
 @cache
@@ -152,6 +183,25 @@ def _from_row(cls: type, row: dict[str, Any], times: set[str]) -> Any:
     for name in _BOOLS & values.keys():
         values[name] = bool(values[name])
     return cls(**values)
+
+
+def derived_rules_signature() -> str:
+    """A digest of the code that derives stored columns from an entry (see
+    :meth:`Storage._refresh_derived`): it changes whenever those rules may have."""
+    digest = hashlib.sha256()
+    for module in (tidy, urls):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _rederive(row: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """(canonical link, content, digest, rowid) by today's rules, or None if unchanged."""
+    rowid, link, canonical, content, summary, digest = row
+    fresh = (urls.canonical_link(link), tidy.tidy_html(content))
+    fresh_digest = content_digest(fresh[1], summary)
+    if fresh == (canonical, content) and fresh_digest == digest:
+        return None
+    return (*fresh, fresh_digest, rowid)
 
 
 _ENTRY_COLUMNS = _field_names(StoredEntry)
@@ -187,6 +237,7 @@ class Storage:
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
+            self._refresh_derived()
         except sqlite3.DatabaseError as e:
             raise StorageError(f"{self.path}: cannot open the database: {e}") from None
 
@@ -210,6 +261,31 @@ class Storage:
             with self.transaction():
                 MIGRATIONS[number](self.db)
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def _refresh_derived(self) -> None:
+        """Bring the columns derived from an entry by campplanet's rules (its canonical
+        link, its tidied content and the content's digest) up to the rules of this
+        version, once after an upgrade that changed them. One transaction, in batches."""
+        signature = derived_rules_signature()
+        if self.get_meta("derived") == signature:
+            return
+        with self.transaction():
+            last = 0
+            while True:
+                batch = self.db.execute(
+                    "SELECT rowid, link, canonical_link, content, summary, content_hash "
+                    "FROM entries WHERE rowid > ? ORDER BY rowid LIMIT 500",
+                    [last],
+                ).fetchall()
+                if not batch:
+                    break
+                last = batch[-1][0]
+                self.db.conn.executemany(
+                    "UPDATE entries SET canonical_link = ?, content = ?, content_hash = ? "
+                    "WHERE rowid = ?",
+                    [derived for row in batch if (derived := _rederive(row)) is not None],
+                )
+            self.set_meta("derived", signature)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -235,10 +311,24 @@ class Storage:
         rows = list(self.db.query("SELECT * FROM feeds WHERE url = ?", [url]))
         return _from_row(FeedState, rows[0], _FEED_TIMES) if rows else None
 
-    def first_import(self) -> datetime | None:
-        """When the planet first imported any feed (None for a new planet)."""
-        row = self.db.execute("SELECT min(imported_at) FROM feeds").fetchone()
-        return parse_time(row[0])
+    def founded(self) -> datetime | None:
+        """When the planet's first run started (None before it)."""
+        return parse_time(self.get_meta("founded"))
+
+    def record_subscriptions(self, urls: Iterable[str], now: datetime) -> None:
+        """Note when each subscription was first found in the list, and whether that was at
+        the planet's first run (which founds the planet): the facts new-feed flood control
+        needs. Done at the start of a run, so an interrupted first run still counts."""
+        stamp = format_time(now)
+        with self.transaction():
+            founding = self.get_meta("founded") is None
+            self.db.conn.executemany(
+                "INSERT INTO feeds (url, added, at_founding) VALUES (?, ?, ?) "
+                "ON CONFLICT (url) DO NOTHING",
+                [(url, stamp, int(founding)) for url in urls],
+            )
+            if founding:
+                self.set_meta("founded", stamp)
 
     def save_feed(self, state: FeedState) -> None:
         """Write one feed's fetch state (call inside a transaction)."""
@@ -252,12 +342,11 @@ class Storage:
         )
         return [_entry_from_tuple(row) for row in cursor]
 
-    def save_entries(self, entries: Iterable[tuple[StoredEntry, str | None]]) -> None:
-        """Insert or replace entries, each with its canonical link (inside a transaction)."""
+    def save_entries(self, entries: Iterable[StoredEntry]) -> None:
+        """Insert or replace entries (inside a transaction)."""
         rows = []
-        for entry, canonical in entries:
+        for entry in entries:
             row = _to_row(entry, _ENTRY_TIMES)
-            row["canonical_link"] = canonical
             row["content_hash"] = content_digest(entry.content, entry.summary)
             rows.append(row)
         if rows:
@@ -275,13 +364,8 @@ class Storage:
         )
         self.db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
 
-    def delete_entries(self, feed_url: str, keys: Iterable[str]) -> None:
-        self.db.conn.executemany(
-            "DELETE FROM entries WHERE feed_url = ? AND key = ?", [(feed_url, k) for k in keys]
-        )
-
-    def all_entries(self, feed_urls: Iterable[str]) -> Iterator[tuple[StoredEntry, str | None]]:
-        """Entries of the given feeds with their canonical links, newest first."""
+    def all_entries(self, feed_urls: Iterable[str]) -> Iterator[StoredEntry]:
+        """Entries of the given feeds, newest first."""
         urls = list(feed_urls)
         if not urls:
             return
@@ -289,21 +373,12 @@ class Storage:
         self.db.execute("DELETE FROM wanted")
         self.db.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(u,) for u in urls])
         cursor = self.db.conn.execute(
-            f"SELECT {_ENTRY_SELECT}, entries.canonical_link FROM entries "
+            f"SELECT {_ENTRY_SELECT} FROM entries "
             "JOIN wanted ON wanted.url = entries.feed_url "
             "ORDER BY date DESC, first_seen DESC, feed_url, key"
         )
         for row in cursor:
-            yield _entry_from_tuple(row), row[-1]
-
-    def entry_counts(self) -> dict[str, tuple[int, int]]:
-        """feed url -> (entries stored, entries held back by new-feed flood control)."""
-        return {
-            row[0]: (row[1], row[2])
-            for row in self.db.execute(
-                "SELECT feed_url, count(*), sum(hidden_new_feed) FROM entries GROUP BY feed_url"
-            )
-        }
+            yield _entry_from_tuple(row)
 
     # --- housekeeping ------------------------------------------------------------------
 

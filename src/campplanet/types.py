@@ -79,7 +79,7 @@ class FetchResult:
 class ParsedEntry:
     """One entry, normalised: sanitized HTML, plain-text title, absolute URLs, UTC dates."""
 
-    key: str  # identity within its feed, see campplanet.parse.entry_key
+    key: str  # identity within its feed, see campplanet.identity.entry_key
     link: str | None
     title: str
     content: str  # sanitized, tidied HTML (campplanet.tidy): ready for the page
@@ -115,7 +115,7 @@ class FeedState:
     title: str | None = None  # from the feed
     link: str | None = None  # from the feed
     image: str | None = None
-    added: datetime | None = None  # first time this subscription was seen
+    added: datetime | None = None  # when a run first found this subscription in the list
     last_attempt: datetime | None = None
     last_success: datetime | None = None
     last_status: int | None = None
@@ -126,6 +126,7 @@ class FeedState:
     gone: bool = False
     problem: str | None = None  # parse warning of the last successful fetch
     imported_at: datetime | None = None  # first successful import (new-feed flood control)
+    at_founding: bool = False  # on the subscription list at the planet's first run
 
 
 @dataclass
@@ -144,11 +145,11 @@ class StoredEntry:
     categories: tuple[str, ...]
     first_seen: datetime
     date: datetime  # the date the planet orders and shows it by
-    hidden_new_feed: bool = False  # held back by new-feed flood control
     guid: str | None = None
     last_seen: datetime | None = None
     backdated: bool = False  # appeared after the feed's first import, dated a day or more earlier
     content_hash: str = ""  # content_digest(content, summary), written by the storage
+    canonical_link: str | None = None  # campplanet.urls.canonical_link(link): identity
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ class FeedView:
     last_error: str | None = None
     moved_to: str | None = None
     updated: datetime | None = None  # newest entry date
+    new_blog: bool = False  # joined after the planet's first run (new-feed flood control)
 
 
 @dataclass(frozen=True)

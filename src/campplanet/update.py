@@ -23,15 +23,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from campplanet import fetch as fetcher
 from campplanet import schedule
 from campplanet.config import Settings
+from campplanet.exceptions import CampplanetError
+from campplanet.identity import FeedUpdate, plan_feed_update
 from campplanet.opml import Problem, read_opml, read_subscriptions
-from campplanet.parse import ParseError, canonical_link, parse_feed
-from campplanet.policy import held_back, merge_entry
+from campplanet.parse import ParseError, parse_feed
 from campplanet.render import RenderReport, render_site
 from campplanet.storage import Storage
 from campplanet.types import (
@@ -115,10 +116,42 @@ def fetch(
         return fetch_into(settings, subs, storage, now=now, progress=progress)
 
 
-def render(settings: Settings) -> RenderReport:
-    subs = subscriptions(settings)
+def render(settings: Settings, *, problems: list[Problem] | None = None) -> RenderReport:
+    """Render the site from the database; outlines left out for an error are appended to
+    ``problems``. Refuses to empty a published site (see :func:`refuse_empty_site`)."""
+    found: list[Problem] = []
+    subs = subscriptions(settings, problems=found)
+    if problems is not None:
+        problems.extend(found)
+    refuse_empty_site(settings, subs, found)
     with open_storage(settings) as storage:
         return render_into(settings, subs, storage)
+
+
+def _modified(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
+    except OSError:
+        return None
+
+
+def refuse_empty_site(
+    settings: Settings, subs: Sequence[Subscription], problems: Sequence[Problem]
+) -> None:
+    """Raise rather than replace a published site with an empty one because every outline
+    of the subscription list was left out for an error (a broken edit, or a run without
+    the setting the list needs, such as allowing private networks)."""
+    if subs or not problems:
+        return
+    output = settings.path(settings.planet.output)
+    if not (output / "index.html").is_file():
+        return
+    raise CampplanetError(
+        f"every outline of {settings.path(settings.planet.opml)} was left out "
+        f"({len(problems)} with errors, the first: {problems[0]}); not replacing the "
+        f"site published in {output} with an empty one. Fix the list (campplanet check "
+        "shows every problem) and run again"
+    )
 
 
 def render_into(
@@ -126,7 +159,7 @@ def render_into(
     subs: Sequence[Subscription],
     storage: Storage,
     *,
-    preloaded: tuple[list[EntryRow] | None, set[str]] | None = None,
+    preloaded: tuple[list[StoredEntry] | None, set[str]] | None = None,
 ) -> RenderReport:
     """Render the site from the database. ``preloaded``: every entry as read earlier in
     this run (None if that failed) and the feeds whose entries changed since.
@@ -138,10 +171,10 @@ def render_into(
         states = storage.feed_states()
         urls = [sub.url for sub in subs]
         if preloaded is None or preloaded[0] is None:
-            rows: Iterable[EntryRow] = storage.all_entries(urls)
+            rows: Iterable[StoredEntry] = storage.all_entries(urls)
         else:
             earlier, changed = preloaded
-            rows = [row for row in earlier if row[0].feed_url not in changed]
+            rows = [row for row in earlier if row.feed_url not in changed]
             rows += storage.all_entries(u for u in urls if u in changed)
         entries, feeds = build_views(settings, subs, states, rows)
         successes = [s.last_success for s in states.values() if s.last_success]
@@ -151,13 +184,11 @@ def render_into(
             entries,
             feeds,
             last_refresh=max(successes, default=None),
+            since=storage.founded() or _modified(settings.path(settings.planet.opml)),
             manifest=storage.render_manifest(output),
         )
         storage.save_render_manifest(output, report.manifest)
         return report
-
-
-EntryRow = tuple[StoredEntry, str | None]  # a stored entry and its canonical link
 
 
 class EntryPreload:
@@ -165,7 +196,7 @@ class EntryPreload:
     connection (a consistent snapshot: SQLite's WAL lets it read while the run writes)."""
 
     def __init__(self, settings: Settings, subs: Sequence[Subscription]):
-        self._rows: list[EntryRow] | None = None
+        self._rows: list[StoredEntry] | None = None
         self._thread = threading.Thread(
             target=self._load, args=(settings, [s.url for s in subs]), daemon=True
         )
@@ -178,7 +209,7 @@ class EntryPreload:
         except Exception:  # the render then reads the entries itself
             self._rows = None
 
-    def result(self) -> list[EntryRow] | None:
+    def result(self) -> list[StoredEntry] | None:
         """The entries read, or None if reading them failed."""
         self._thread.join()
         return self._rows
@@ -214,7 +245,9 @@ def fetch_into(
     """Fetch every due feed into ``storage``; add to ``changed`` each feed (subscription
     URL) whose stored entries this run wrote."""
     started = time.monotonic()
-    run = _Run(settings, storage, now or now_utc(), progress)
+    now = now or now_utc()
+    storage.record_subscriptions([sub.url for sub in subs], now)
+    run = _Run(settings, storage, now, progress)
     if changed is not None:
         run.changed = changed
     asyncio.run(run.fetch(subs))
@@ -263,68 +296,6 @@ def parse_job(
         return f"could not parse the feed ({type(e).__name__}: {e})"
 
 
-@dataclass
-class FeedUpdate:
-    """What one fetched feed changes in the database: computed first, then written at once."""
-
-    state: FeedState
-    entries: list[tuple[StoredEntry, str | None]]
-    new: int
-    updated: int
-
-
-def plan_feed_update(
-    state: FeedState,
-    stored: list[StoredEntry],
-    parsed: ParsedFeed,
-    now: datetime,
-    *,
-    founding_run: bool,
-    new_feed_items: int,
-) -> FeedUpdate:
-    """Merge a parsed feed into its stored entries (pure: no I/O)."""
-    by_key = {e.key: e for e in stored}
-    by_link = {canonical_link(e.link): e for e in stored if e.link}
-    by_link.pop(None, None)
-    first_import = state.imported_at is None
-    changed: dict[str, tuple[StoredEntry, str | None]] = {}
-    new = updated = 0
-    for item in parsed.entries:
-        canonical = canonical_link(item.link)
-        existing = by_key.get(item.key) or (by_link.get(canonical) if canonical else None)
-        change = merge_entry(
-            state.url, existing, item, now, feed_imported=state.imported_at is not None
-        )
-        if change.kind == "unchanged":
-            continue
-        if change.kind == "new" and change.entry.key not in changed:
-            new += 1
-        elif change.kind == "updated" and existing is not None and existing.key not in changed:
-            updated += 1
-        entry = change.entry
-        by_key[entry.key] = entry
-        if canonical:
-            by_link[canonical] = entry
-        changed[entry.key] = (entry, canonical)
-
-    if first_import and not founding_run:
-        fresh = [entry for entry, _ in changed.values()]
-        hold = held_back(fresh, new_feed_items)
-        for key in hold:
-            entry, canonical = changed[key]
-            changed[key] = (replace(entry, hidden_new_feed=True), canonical)
-
-    state = replace(
-        state,
-        title=parsed.title or state.title,
-        link=parsed.link or state.link,
-        image=parsed.image or state.image,
-        problem=parsed.problem,
-        imported_at=state.imported_at or now,
-    )
-    return FeedUpdate(state, list(changed.values()), new, updated)
-
-
 class _Run:
     def __init__(
         self, settings: Settings, storage: Storage, now: datetime, progress: Progress | None
@@ -335,7 +306,6 @@ class _Run:
         self.progress = progress
         self.summary = RunSummary()
         self.rng = random.Random()
-        self.founding_run = storage.first_import() is None
         self.states = storage.feed_states()
         self.subs: dict[str, Subscription] = {}
         self.changed: set[str] = set()  # feeds whose stored entries this run wrote
@@ -411,14 +381,7 @@ class _Run:
         )
         update = None
         if parsed is not None:
-            update = plan_feed_update(
-                state,
-                self.storage.entries_of(sub.url),
-                parsed,
-                self.now,
-                founding_run=self.founding_run,
-                new_feed_items=self.settings.planet.new_feed_items,
-            )
+            update = plan_feed_update(state, self.storage.entries_of(sub.url), parsed, self.now)
             state = update.state
         with self.storage.transaction():
             self.storage.save_feed(state)

@@ -3,16 +3,16 @@ subscriptions, flood control and order. Pure functions over stored data."""
 
 from __future__ import annotations
 
-import hashlib
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
+from campplanet import identity, policy
 from campplanet.config import Settings
-from campplanet.policy import passes_filter, placement_date, same_post_keys
 from campplanet.types import EntryView, FeedState, FeedView, StoredEntry, Subscription
+from campplanet.urls import publishable
 
 
 def initials(name: str) -> str:
@@ -35,21 +35,6 @@ def health(state: FeedState | None) -> str:
     return "working"
 
 
-_ABSOLUTE_URI = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:\S+\Z")
-
-
-def entry_id(entry: StoredEntry, planet_url: str) -> str:
-    """A stable, globally unique id for the merged feeds: the original id when it is an
-    absolute URI, else the link, else a tag: URI minted from the feed and entry key."""
-    if entry.guid and _ABSOLUTE_URI.match(entry.guid):
-        return entry.guid
-    if entry.link:
-        return entry.link
-    digest = hashlib.sha256(f"{entry.feed_url}\n{entry.key}".encode()).hexdigest()[:32]
-    host = urlsplit(planet_url).hostname or "campplanet.invalid"
-    return f"tag:{host},2026:entry/{digest}"
-
-
 @dataclass
 class _FeedCounts:
     stored: int = 0
@@ -57,51 +42,62 @@ class _FeedCounts:
     held_back: int = 0
     filtered_out: int = 0
     newest: datetime | None = None
-    keys: set[str] = field(default_factory=set)
 
 
 def build_views(
     settings: Settings,
     subscriptions: Sequence[Subscription],
     states: dict[str, FeedState],
-    entries: Iterable[tuple[StoredEntry, str | None]],
+    entries: Iterable[StoredEntry],
 ) -> tuple[list[EntryView], list[FeedView]]:
     """Decide which entries are shown and in what order, and describe every subscription.
 
-    ``entries`` are the stored entries of the current subscriptions, each with its canonical
-    link. Returns the shown entries, newest first, and one FeedView per subscription in
-    subscription-list order.
+    ``entries`` are the stored entries of the current subscriptions. Returns the shown
+    entries, newest first, and one FeedView per subscription in subscription-list order.
     """
     order = {sub.url: i for i, sub in enumerate(subscriptions)}
     subs = {sub.url: sub for sub in subscriptions}
     counts = {sub.url: _FeedCounts() for sub in subscriptions}
+    by_feed: dict[str, list[StoredEntry]] = defaultdict(list)
+    for entry in entries:
+        if entry.feed_url in subs:
+            by_feed[entry.feed_url].append(entry)
 
-    candidates: list[tuple[StoredEntry, str | None]] = []
-    for entry, canonical in entries:
-        sub = subs.get(entry.feed_url)
-        if sub is None:
-            continue
-        c = counts[entry.feed_url]
-        c.stored += 1
-        if entry.hidden_new_feed:
-            c.held_back += 1
-        elif not passes_filter(
-            entry, own=sub.filter, include=settings.filter.include, exclude=settings.filter.exclude
-        ):
-            c.filtered_out += 1
-        else:
-            candidates.append((entry, canonical))
+    candidates: list[StoredEntry] = []
+    for url, feed_entries in by_feed.items():
+        sub, c, state = subs[url], counts[url], states.get(url)
+        hold = policy.held_back(
+            feed_entries,
+            new_blog=_new_blog(state),
+            imported_at=state.imported_at if state else None,
+            new_feed_items=settings.planet.new_feed_items,
+        )
+        c.stored = len(feed_entries)
+        for entry in feed_entries:
+            if entry.key in hold:
+                c.held_back += 1
+            elif not policy.passes_filter(
+                entry,
+                own=sub.filter,
+                include=settings.filter.include,
+                exclude=settings.filter.exclude,
+            ):
+                c.filtered_out += 1
+            else:
+                candidates.append(entry)
 
     # The same post through two subscriptions is shown once, under the one that saw it first.
-    candidates.sort(key=lambda ec: (ec[0].first_seen, order[ec[0].feed_url], ec[0].key))
+    shared = identity.shared_links(e for feed in by_feed.values() for e in feed)
+    candidates.sort(key=lambda e: (e.first_seen, order[e.feed_url], e.key))
     seen: set[str] = set()
-    shown: list[StoredEntry] = []
-    for entry, canonical in candidates:
-        keys = set(same_post_keys(entry, canonical))
-        if keys & seen:
+    shown: list[tuple[StoredEntry, bool]] = []
+    for entry in candidates:
+        names_one_post = (entry.feed_url, entry.canonical_link) not in shared
+        keys = identity.same_post_keys(entry, link_names_one_post=names_one_post)
+        if seen.intersection(keys):
             continue
-        seen |= keys
-        shown.append(entry)
+        seen.update(keys)
+        shown.append((entry, names_one_post))
         c = counts[entry.feed_url]
         c.shown += 1
         if c.newest is None or entry.date > c.newest:
@@ -110,27 +106,38 @@ def build_views(
     feed_views = {
         sub.url: _feed_view(sub, states.get(sub.url), counts[sub.url]) for sub in subscriptions
     }
+    order_by = settings.render.order
     shown.sort(
-        key=lambda e: (placement_date(e, settings.render.order), e.first_seen, e.feed_url, e.key),
+        key=lambda pair: (
+            policy.placement_date(pair[0], order_by),
+            pair[0].first_seen,
+            pair[0].feed_url,
+            pair[0].key,
+        ),
         reverse=True,
     )
     entry_views = [
         EntryView(
-            id=entry_id(e, settings.planet.url),
+            id=identity.entry_id(e, settings.planet.url, link_names_one_post=names_one_post),
             link=e.link,
             title=e.title,
             content=e.content,
             summary=e.summary,
             author=e.author,
-            date=placement_date(e, settings.render.order),
-            updated=max(d for d in (e.updated, e.date) if d is not None),
+            date=policy.placement_date(e, order_by),
+            updated=policy.shown_updated(e),
             feed=feed_views[e.feed_url],
             categories=e.categories,
             content_hash=e.content_hash,
         )
-        for e in shown
+        for e, names_one_post in shown
     ]
     return entry_views, list(feed_views.values())
+
+
+def _new_blog(state: FeedState | None) -> bool:
+    """A blog that joined the planet after its first run (see campplanet.policy)."""
+    return state is not None and not state.at_founding
 
 
 def _feed_view(sub: Subscription, state: FeedState | None, c: _FeedCounts) -> FeedView:
@@ -138,8 +145,8 @@ def _feed_view(sub: Subscription, state: FeedState | None, c: _FeedCounts) -> Fe
     return FeedView(
         url=sub.url,
         title=title,
-        site=sub.html_url or (state.link if state else None),
-        avatar=sub.avatar or (state.image if state else None),
+        site=publishable(sub.html_url or (state.link if state else None)),
+        avatar=publishable(sub.avatar or (state.image if state else None)),
         initials=initials(title),
         entries=c.stored,
         shown=c.shown,
@@ -151,4 +158,5 @@ def _feed_view(sub: Subscription, state: FeedState | None, c: _FeedCounts) -> Fe
         last_error=state.last_error if state else None,
         moved_to=state.fetch_url if state else None,
         updated=c.newest,
+        new_blog=_new_blog(state),
     )

@@ -169,13 +169,19 @@ def _exit_code(
     return EXIT_OK
 
 
+def report_left_out(reporter: Reporter, problems: list) -> None:
+    for problem in problems:
+        reporter.emit("error", f"{problem} (this blog is left out until it is fixed)")
+
+
 def _fetch_and_report(settings: Settings, reporter: Reporter, *, render: bool) -> int:
     from campplanet import update
 
     problems: list = []
     subs = update.subscriptions(settings, problems=problems)
-    for problem in problems:
-        reporter.emit("error", f"{problem} (this blog is left out until it is fixed)")
+    report_left_out(reporter, problems)
+    if render:
+        update.refuse_empty_site(settings, subs, problems)
     with update.open_storage(settings) as storage:
         now = update.now_utc()
         if render:
@@ -231,8 +237,12 @@ def render_command(
     from campplanet import update
 
     reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
+    problems: list = []
     with guarded(settings, wait, reporter):
-        report = update.render(settings)
+        try:
+            report = update.render(settings, problems=problems)
+        finally:
+            report_left_out(reporter, problems)
     reporter.emit("info", report.line(), **report.fields())
 
 
