@@ -65,8 +65,11 @@ def _bare(docs: list[tuple[str, bytes]], sanitize: bool) -> int:
     entries = 0
     for url, body in docs:
         result = _REAL_PARSE(
-            parse_module._prepare(body.strip() or b" "),
-            response_headers={"content-location": url, "content-type": "application/xml"},
+            parse_module._prepare(body.strip() or b" ", None)[0],
+            response_headers={
+                "content-location": url,
+                "content-type": "application/xml; charset=utf-8",
+            },
             sanitize_html=sanitize,
             resolve_relative_uris=sanitize,
         )

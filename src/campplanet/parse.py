@@ -22,6 +22,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from campplanet.encoding import decode_document
 from campplanet.identity import entry_key
 from campplanet.sanitize import (
     DEFAULT_IFRAME_HOSTS,
@@ -88,26 +89,15 @@ def _problem(result: Any) -> str | None:
         )
     if isinstance(exc, feedparser.NonXMLContentType):
         return None  # a wrong Content-Type header is common and harmless
-    if isinstance(exc, feedparser.CharacterEncodingOverride):
-        encoding = result.get("encoding", "?")
-        return f"not valid in its declared (or default) character encoding; decoded as {encoding}"
     return str(exc) or type(exc).__name__
 
 
-_UTF16_DECLARATION = re.compile(rb"""(<\?xml[^>]*encoding=["'])utf-?16(le|be)?(["'])""", re.I)
-
-
-def _prepare(body: bytes) -> bytes:
-    """Mend what trips XML parsers but not browsers: whitespace before the XML declaration,
-    and UTF-16 without a byte-order mark. Defuse entity blow-ups (see
-    :func:`_drop_long_entities`)."""
-    if body[:1] != b"\x00" and body[1:2] == b"\x00" and body[3:4] == b"\x00":
-        body = _retag_utf8(body.decode("utf-16-le", errors="replace"))
-    elif body[:1] == b"\x00" and body[1:2] != b"\x00" and body[2:3] == b"\x00":
-        body = _retag_utf8(body.decode("utf-16-be", errors="replace"))
-    if body[:1].isspace():
-        body = body.lstrip()
-    return _drop_long_entities(body)
+def _prepare(body: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """The document as UTF-8 that says so, decoded once by :mod:`campplanet.encoding`
+    (without the whitespace some feeds put before the XML declaration), entity blow-ups
+    defused (see :func:`_drop_long_entities`); and what was wrong with its encoding."""
+    decoded = decode_document(body, content_type)
+    return _drop_long_entities(decoded.as_utf8()), decoded.problem
 
 
 MAX_ENTITY_VALUE = 64  # characters; longer internal entity declarations are dropped
@@ -144,11 +134,6 @@ def _drop_long_entities(body: bytes) -> bytes:
     entities and both of its parsers expand them: one 10 KB entity referenced a thousand
     times turns 15 KB of feed into 10 MB per field and seconds of CPU (quadratic
     blow-up). Short entities (``<!ENTITY nbsp "&#160;">``) are kept."""
-    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = body.decode("utf-16", errors="replace")
-        if "<!ENTITY" not in text:
-            return body
-        return _ENTITY_DECL.sub(_keep_short, text).encode("utf-16")
     if b"<!ENTITY" not in body:
         return body
     text = body.decode("latin-1")  # byte-transparent: the pattern is ASCII
@@ -160,16 +145,8 @@ def _keep_short(match: re.Match[str]) -> str:
 
 
 def _starts_like_markup(body: bytes) -> bool:
-    """The first character, after any byte-order mark, is "<"."""
-    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
-        if body.startswith(bom):
-            return body[len(bom) :].lstrip(b" \t\r\n\x00").startswith(b"<")
+    """The first character of the prepared (UTF-8, left-stripped) document is "<"."""
     return body.startswith(b"<")
-
-
-def _retag_utf8(text: str) -> bytes:
-    body = text.encode("utf-8")
-    return _UTF16_DECLARATION.sub(rb"\1utf-8\3", body[:256], count=1) + body[256:]
 
 
 def _is_html_page(body: bytes) -> bool:
@@ -306,7 +283,7 @@ def parse_feed(
         raise ParseError("empty response")
     if _looks_like_json(body, content_type):
         return _parse_json_feed(body, url, iframe_hosts, max_entries)
-    prepared = _prepare(body)
+    prepared, encoding_problem = _prepare(body, content_type)
     # Room to pick the newest by date, as feeds are not always in date order.
     body = _cut_document(prepared, max(4 * max_entries, max_entries + 1000))
     cut_short = len(body) < len(prepared)
@@ -314,16 +291,14 @@ def parse_feed(
         raise ParseError("not a feed (neither XML nor JSON)")
     # No content-location: feedparser would resolve every URI against it, costing 65% more
     # time; links and bases come back relative to the document and are resolved here.
-    headers = {"content-type": content_type or "application/xml"}
+    # The body is UTF-8 and says so: feedparser has nothing left to guess or override.
+    headers = {"content-type": "application/xml; charset=utf-8"}
     try:
         result = feedparser.parse(
             body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
         )
-    except (UnicodeError, LookupError) as e:
-        # feedparser trusts the encoding declaration: non-ASCII bytes or an unknown name in it
-        raise ParseError(f"unreadable character encoding declaration ({type(e).__name__})") from e
     except Exception as e:
-        # e.g. ValueError for a NUL in the encoding name, TypeError for an empty <width>
+        # e.g. TypeError for an empty <width>
         raise ParseError(f"feedparser failed on this document ({type(e).__name__}: {e})") from e
     entries = result.get("entries") or []
     if not entries and result.get("bozo") and (problem := _problem(result)):
@@ -346,6 +321,7 @@ def parse_feed(
     kept = _newest(entries, max_entries, _xml_entry_date)
     parsed, unreadable = _each(kept, lambda e: _entry(e, url, feed_author, iframe_hosts))
     problems = [
+        encoding_problem,
         _problem(result) if result.get("bozo") else None,
         _cut(len(entries), len(kept), more=cut_short),
         unreadable,
