@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -11,6 +12,30 @@ from xml.sax.saxutils import escape, quoteattr
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "feeds"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared(*parts: str) -> Path:
+    """A path in ``shared/`` beside the repository: other projects' test feeds and the
+    validators. CI has it; a test that needs it fails (never skips) without it."""
+    for folder in (REPO.parent / "shared", REPO.parent.parent / "shared"):
+        if folder.is_dir():
+            return folder.joinpath(*parts)
+    raise AssertionError(f"shared/ not found beside {REPO}: the peers' feeds and the validators")
+
+
+def run_tool(tool: str, *args: str) -> str:
+    """Run one of the shared validators; fail with its report unless it passes."""
+    result = subprocess.run(
+        [str(shared("tools", tool)), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Result: PASS" in output, output[-8000:]
+    return output
 
 
 @dataclass

@@ -56,8 +56,9 @@ def _date(parsed: Any) -> datetime | None:
 
 
 def _utc(moment: datetime) -> datetime | None:
-    """``moment`` in UTC (naive means UTC), or None when UTC cannot hold it (year 1 at
-    +05:00, year 9999 at -05:00)."""
+    """``moment`` in UTC (naive means UTC) to the second, as campplanet stores times; None
+    when UTC cannot hold it (year 1 at +05:00, year 9999 at -05:00)."""
+    moment = moment.replace(microsecond=0)
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     try:
