@@ -541,6 +541,29 @@ def test_a_hosts_connections_close_when_its_feeds_are_done(farm):
     assert after == set()
 
 
+def test_transport_raises_httpx_errors(farm):
+    """httpcore's exceptions reach the caller as httpx's, the httpcore one as the cause."""
+    import httpcore
+    import httpx
+
+    from campplanet.fetch import Fetcher
+
+    hung = farm.add("/hung", Route(hang=0.05))
+
+    async def run(url: str) -> BaseException:
+        async with Fetcher(settings(), user_agent=UA) as f:
+            with pytest.raises(httpx.HTTPError) as caught:
+                await f.client.get(url)
+            return caught.value
+
+    refused = asyncio.run(run("http://127.0.0.1:1/"))
+    assert isinstance(refused, httpx.ConnectError)
+    assert isinstance(refused.__cause__, httpcore.ConnectError)
+    closed = asyncio.run(run(hung))
+    assert isinstance(closed, httpx.RemoteProtocolError)
+    assert isinstance(closed.__cause__, httpcore.RemoteProtocolError)
+
+
 # -- TLS ---------------------------------------------------------------------------------------
 
 
