@@ -327,6 +327,7 @@ class Fetcher:
             "content_type": response.headers.get("content-type"),
             "etag": response.headers.get("etag"),
             "last_modified": response.headers.get("last-modified"),
+            "content_location": content_location(url, response.headers.get("content-location")),
         }
         if status == 304:
             common["etag"] = common["etag"] or request.etag
@@ -349,6 +350,21 @@ class Fetcher:
         if digest == request.body_hash:
             return _result(Outcome.NOT_MODIFIED, common, start, body_hash=digest)
         return _result(Outcome.OK, common, start, body=body, body_hash=digest)
+
+
+def content_location(url: str, value: str | None) -> str | None:
+    """A Content-Location header resolved against the response's URL, if it makes an
+    absolute http(s) URL with a host; else None."""
+    if not value or not value.strip():
+        return None
+    try:
+        location = urljoin(url, value.strip())
+        parts = urlsplit(location)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return None
+    return location if valid else None
 
 
 class _Slot:
