@@ -541,6 +541,55 @@ def test_a_hosts_connections_close_when_its_feeds_are_done(farm):
     assert after == set()
 
 
+def test_content_location_is_resolved_against_the_final_url(farm):
+    final = farm.add(
+        "/blog/feeds/atom", Route(RSS, headers={"Content-Location": "../archive/feed.xml"}), host=1
+    )
+    start = farm.add(
+        "/old", Route(status=301, location=final, headers={"Content-Location": "/wrong"})
+    )
+    result = fetch(start)
+    assert result.outcome is Outcome.OK and result.final_url == final
+    assert result.content_location == farm.base(1) + "/blog/archive/feed.xml"
+
+    route = farm.route(final)
+    for value, expected in [
+        ("https://blog.example.org/feed.xml", "https://blog.example.org/feed.xml"),
+        ("//mirror.example.org/f", "http://mirror.example.org/f"),
+        ("javascript:alert(1)", None),
+        ("mailto:me@example.org", None),
+        ("http://[::1/", None),
+        ("   ", None),
+    ]:
+        route.headers["Content-Location"] = value
+        assert fetch(final).content_location == expected, value
+    del route.headers["Content-Location"]
+    assert fetch(final).content_location is None
+
+
+def test_transport_raises_httpx_errors(farm):
+    """httpcore's exceptions reach the caller as httpx's, the httpcore one as the cause."""
+    import httpcore
+    import httpx
+
+    from campplanet.fetch import Fetcher
+
+    hung = farm.add("/hung", Route(hang=0.05))
+
+    async def run(url: str) -> BaseException:
+        async with Fetcher(settings(), user_agent=UA) as f:
+            with pytest.raises(httpx.HTTPError) as caught:
+                await f.client.get(url)
+            return caught.value
+
+    refused = asyncio.run(run("http://127.0.0.1:1/"))
+    assert isinstance(refused, httpx.ConnectError)
+    assert isinstance(refused.__cause__, httpcore.ConnectError)
+    closed = asyncio.run(run(hung))
+    assert isinstance(closed, httpx.RemoteProtocolError)
+    assert isinstance(closed.__cause__, httpcore.RemoteProtocolError)
+
+
 # -- TLS ---------------------------------------------------------------------------------------
 
 

@@ -28,7 +28,7 @@ raises for one feed's failure.
 from __future__ import annotations
 
 import asyncio
-import copy
+import contextlib
 import hashlib
 import http
 import ipaddress
@@ -36,7 +36,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -327,6 +327,7 @@ class Fetcher:
             "content_type": response.headers.get("content-type"),
             "etag": response.headers.get("etag"),
             "last_modified": response.headers.get("last-modified"),
+            "content_location": content_location(url, response.headers.get("content-location")),
         }
         if status == 304:
             common["etag"] = common["etag"] or request.etag
@@ -349,6 +350,21 @@ class Fetcher:
         if digest == request.body_hash:
             return _result(Outcome.NOT_MODIFIED, common, start, body_hash=digest)
         return _result(Outcome.OK, common, start, body=body, body_hash=digest)
+
+
+def content_location(url: str, value: str | None) -> str | None:
+    """A Content-Location header resolved against the response's URL, if it makes an
+    absolute http(s) URL with a host; else None."""
+    if not value or not value.strip():
+        return None
+    try:
+        location = urljoin(url, value.strip())
+        parts = urlsplit(location)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return None
+    return location if valid else None
 
 
 class _Slot:
@@ -478,19 +494,20 @@ class HostPools(httpx.AsyncBaseTransport):
     hoard sockets). Small per-host pools also keep httpcore's pool bookkeeping, which scans
     every connection of a pool for every request, cheap. Callers :meth:`hold` a host
     before using it and :meth:`release` it after; the last release closes the pool.
+
+    An httpx transport of our own over public httpcore pools (with the address-checking
+    :class:`GuardedBackend`), adapting requests, responses and errors as httpx's own does.
     """
 
     def __init__(self, settings: FetchSettings):
         self.settings = settings
+        # Loading CA certificates costs ~0.1 s: one context, shared by every host's pool.
         self.ssl_context = httpx.create_ssl_context(trust_env=False)
         self.backend = GuardedBackend(
             settings.allow_private_networks, attempt_timeout=settings.timeout / 3
         )
-        self.pools: dict[str, httpx.AsyncHTTPTransport] = {}
+        self.pools: dict[str, httpcore.AsyncConnectionPool] = {}
         self.holds: dict[str, int] = {}
-        # Building an httpx transport loads CA certificates (~0.1 s); build one and give
-        # each host a copy with its own connection pool.
-        self.template = httpx.AsyncHTTPTransport(verify=self.ssl_context, trust_env=False)
 
     def hold(self, host: str) -> None:
         self.holds[host] = self.holds.get(host, 0) + 1
@@ -503,12 +520,10 @@ class HostPools(httpx.AsyncBaseTransport):
             if pool is not None:
                 await pool.aclose()
 
-    def _pool(self, host: str) -> httpx.AsyncHTTPTransport:
+    def pool(self, host: str) -> httpcore.AsyncConnectionPool:
         pool = self.pools.get(host)
         if pool is None:
-            pool = copy.copy(self.template)
-            # The pool httpx would build, with the address-checking network backend.
-            pool._pool = httpcore.AsyncConnectionPool(
+            pool = self.pools[host] = httpcore.AsyncConnectionPool(
                 ssl_context=self.ssl_context,
                 max_connections=None,  # bounded by the per-host slots
                 max_keepalive_connections=self.settings.per_host,
@@ -517,17 +532,81 @@ class HostPools(httpx.AsyncBaseTransport):
                 http2=False,
                 network_backend=self.backend,
             )
-            self.pools[host] = pool
         return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.raw_host.decode("ascii", "replace").strip("[]").lower()
-        return await self._pool(host).handle_async_request(request)
+        url = request.url
+        host = url.raw_host.decode("ascii", "replace").strip("[]").lower()
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with httpx_errors():
+            response = await self.pool(host).handle_async_request(core)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=BodyStream(response.stream),
+            extensions=response.extensions,
+        )
 
     async def aclose(self) -> None:
-        pools, self.pools = [self.template, *self.pools.values()], {}
+        pools, self.pools = list(self.pools.values()), {}
         for pool in pools:
             await pool.aclose()
+
+
+class BodyStream(httpx.AsyncByteStream):
+    """An httpcore response body as httpx streams it (read as it arrives, errors mapped)."""
+
+    def __init__(self, stream: AsyncIterable[bytes]):
+        self.stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with httpx_errors():
+            async for chunk in self.stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        close = getattr(self.stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+# httpcore's exceptions and httpx's, subclasses before their bases.
+HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextlib.contextmanager
+def httpx_errors() -> Iterator[None]:
+    """Raise httpcore's exceptions as httpx's (the httpcore one as the cause); others pass."""
+    try:
+        yield
+    except Exception as e:
+        public = next((p for core, p in HTTPX_ERRORS if isinstance(e, core)), None)
+        if public is None:
+            raise
+        raise public(str(e)) from e
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> datetime | None:

@@ -70,6 +70,8 @@ class FetchResult:
     content_type: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    # the final response's Content-Location, absolute (resolved against final_url), http(s)
+    content_location: str | None = None
     retry_after: datetime | None = None  # from a Retry-After header
     error: str | None = None  # human-readable reason when not OK
     elapsed: float = 0.0  # seconds
