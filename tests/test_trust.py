@@ -264,3 +264,24 @@ def test_render_refuses_to_empty_a_published_site(server, planet, tmp_path):
     result = CliRunner().invoke(main, ["refresh", *args])
     assert result.exit_code == 2, result.output
     assert {p: p.read_bytes() for p in public.rglob("*") if p.is_file()} == before
+
+
+def test_content_location_is_the_base_for_relative_links(server, planet, tmp_path):
+    body = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>C</title>'
+        b'<entry><id>tag:c,2026:1</id><title>Relative</title><link href="posts/one.html"/>'
+        b'<updated>2026-06-01T10:00:00Z</updated><content type="html">'
+        b"&lt;a href=&quot;two.html&quot;&gt;two&lt;/a&gt;</content></entry>"
+        b'<entry xml:base="sub/"><id>tag:c,2026:2</id><title>Under xml:base</title>'
+        b'<link href="three.html"/><updated>2026-06-01T11:00:00Z</updated></entry></feed>'
+    )
+    url = server.serve(
+        "/feeds/c.xml", body, headers={"Content-Location": "https://c.example/blog/atom.xml"}
+    )
+    (tmp_path / "feeds.opml").write_text(opml_document([("C", url)]))
+    assert run("refresh", *planet())[0] == 0
+    assert atom_links(tmp_path / "public") == {
+        "Relative": "https://c.example/blog/posts/one.html",
+        "Under xml:base": "https://c.example/blog/sub/three.html",
+    }
+    assert 'href="https://c.example/blog/posts/two.html"' in page_text(tmp_path / "public")

@@ -227,7 +227,7 @@ def _judge(result: FetchResult, url: str) -> tuple[FetchResult, ParsedFeed | Non
     if result.outcome is not Outcome.OK or result.body is None:
         return result, None, result.error or f"fetch {result.outcome.value}"
     try:
-        feed = parse_feed(result.body, result.final_url or url, content_type=result.content_type)
+        feed = parse_feed(result.body, result.base_url, content_type=result.content_type)
     except ParseError as e:
         return result, None, str(e)
     if not feed.entries:

@@ -223,7 +223,8 @@ def _link(e: Any, feed_url: str) -> str | None:
     absolute http(s) URL (RSS's isPermaLink): it is never resolved against the feed."""
     if e.get("guidislink") and not e.get("links"):  # feedparser copied the guid into link
         return publishable(e.get("id"))
-    link = _absolute(e.get("link"), (e.get("link_detail") or {}).get("base") or feed_url)
+    base = (e.get("link_detail") or {}).get("base")
+    link = _absolute(e.get("link"), _absolute(base, feed_url) if base else feed_url)
     if link is None:
         for candidate in e.get("links") or []:
             if candidate.get("rel", "alternate") == "alternate":

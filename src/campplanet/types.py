@@ -76,6 +76,12 @@ class FetchResult:
     error: str | None = None  # human-readable reason when not OK
     elapsed: float = 0.0  # seconds
 
+    @property
+    def base_url(self) -> str:
+        """What relative links in the body are relative to: the Content-Location the
+        server named, else the URL the body came from (after redirects)."""
+        return self.content_location or self.final_url or self.url
+
 
 @dataclass(frozen=True)
 class ParsedEntry:

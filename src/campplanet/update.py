@@ -355,7 +355,7 @@ class _Run:
         assert result.body is not None
         job = (
             result.body,
-            result.final_url or result.url,
+            result.base_url,
             result.content_type,
             self.settings.render.iframe_hosts,
             self.settings.fetch.max_entries,
