@@ -14,14 +14,10 @@ from hypothesis import strategies as st
 
 from campplanet import update
 from campplanet.config import Settings
-from campplanet.render import (
-    Manifest,
-    RenderReport,
-    build_files,
-    default_templates_dir,
-    render_site,
-)
+from campplanet.publish import Manifest
+from campplanet.render import RenderReport, build_files, render_site
 from campplanet.storage import Storage
+from campplanet.theme import default_templates_dir
 from campplanet.types import EntryView, FeedView
 from httpfarm import Farm
 from planetkit import opml_document, rss_feed
@@ -182,7 +178,9 @@ def test_any_changes_render_what_a_render_from_scratch_renders(changes, rng):
             elif change == "backdated post":
                 entries.append(entry(serial, date=T0 - timedelta(hours=rng.randrange(200))))
             elif change == "edit content" and entries:
-                entries[pick] = replace(entries[pick], content=f"<p>Edited {serial}</p>")
+                entries[pick] = replace(
+                    entries[pick], content=f"<p>Edited {serial}</p>", content_hash=""
+                )
             elif change == "edit title" and entries:
                 entries[pick] = replace(entries[pick], title=f"Edited {serial}")
             elif change == "remove a post" and entries:
@@ -244,3 +242,30 @@ def test_render_keeps_the_manifest_in_the_database(tmp_path):
         assert storage.render_manifest(output) == {}
     third = update.render(s)  # no usable manifest: every page rendered, none rewritten
     assert third.reused == 0 and not third.written and len(third.unchanged) == len(again.unchanged)
+
+
+def test_a_page_fingerprint_covers_everything_its_template_receives():
+    """An archive page's fingerprint is the digest of the repr of what its template
+    receives. A field left out of repr must be derived from fields that are in it (or from
+    settings in the theme signature); this is the whole list, so a new field a template
+    starts to print cannot be left out unnoticed."""
+    from dataclasses import fields, is_dataclass
+
+    from campplanet.pages import Day, Item, Page, SiteInfo
+    from campplanet.render import Output
+    from campplanet.types import FeedRef
+
+    left_out = {
+        (cls.__name__, f.name)
+        for cls in (Page, Day, Item, SiteInfo, Output, EntryView, FeedRef)
+        for f in fields(cls)
+        if not f.repr
+    }
+    assert left_out == {
+        ("Item", "content"),  # the entry's content (content_hash), cut by render settings
+        ("Item", "cut"),  # likewise
+        ("EntryView", "content"),  # content_hash stands for it
+        ("EntryView", "summary"),  # content_hash covers it too
+        ("Output", "build"),  # code, in the theme signature
+    }
+    assert all(is_dataclass(cls) for cls in (Page, Day, Item, SiteInfo))

@@ -17,15 +17,11 @@ import pytest
 from lxml import etree
 
 from campplanet.config import PlanetSettings, RenderSettings, Settings
+from campplanet.health import feed_status
 from campplanet.parse import ParseError, parse_feed
-from campplanet.render import (
-    OUTPUTS,
-    TemplateError,
-    default_templates_dir,
-    feed_status,
-    render_site,
-)
+from campplanet.render import OUTPUTS, render_site
 from campplanet.sanitize import strip_invalid_xml_chars
+from campplanet.theme import TemplateError, default_templates_dir
 from campplanet.types import EntryView, FeedView
 from campplanet.views import initials
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from campplanet.config import FilterSettings, PlanetSettings, RenderSettings, Settings
+from campplanet.health import health
 from campplanet.identity import entry_id, merge_entry
 from campplanet.types import FeedState, ParsedEntry, Subscription
-from campplanet.views import build_views, health, initials
+from campplanet.views import build_views, initials
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 A = Subscription(url="https://a.example/feed", title="Ann's blog", line=3)

@@ -103,6 +103,17 @@ def _crude_text(fragment: str) -> str:
     return _SPACE.sub(" ", strip_invalid_xml_chars(text)).strip()
 
 
+_HTML_INVALID_TABLE = dict.fromkeys([*range(0x7F, 0xA0), *range(0xFDD0, 0xFDF0)])
+
+
+def strip_html_invalid(text: str) -> str:
+    """Remove what HTML forbids though XML allows it: DEL, C1 controls, noncharacters."""
+    if text.isascii():
+        return text.replace("\x7f", "") if "\x7f" in text else text
+    cleaned = text.translate(_HTML_INVALID_TABLE)
+    return cleaned if len(cleaned) != len(text) else text
+
+
 def strip_invalid_xml_chars(text: str) -> str:
     """Remove what XML 1.0 forbids: C0 controls but tab/newline/CR, lone surrogates,
     U+FFFE and U+FFFF."""

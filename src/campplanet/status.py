@@ -7,12 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from campplanet.config import Settings
+from campplanet.health import RANK
 from campplanet.storage import Storage
 from campplanet.types import Subscription
 from campplanet.views import build_views
-
-# Problems first: the order a volunteer should look at them in.
-_RANK = {"gone": 0, "failing": 1, "moved": 2, "new": 3, "working": 4}
 
 
 def feed_status_rows(
@@ -45,7 +43,7 @@ def feed_status_rows(
                 "moved_to": view.moved_to,
             }
         )
-    rows.sort(key=lambda r: (_RANK[r["health"]], -r["failures"], r["name"].lower()))
+    rows.sort(key=lambda r: (RANK[r["health"]], -r["failures"], r["name"].lower()))
     last = max((s.last_success for s in states.values() if s.last_success), default=None)
     return rows, last
 

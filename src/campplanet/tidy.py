@@ -15,7 +15,7 @@ from itertools import accumulate
 from typing import Any
 from urllib.parse import urlsplit
 
-from campplanet.xmlout import strip_html_invalid
+from campplanet.sanitize import strip_html_invalid
 
 HEADING_LEVEL = 3  # entry titles are h3 on the page: content headings start at h4
 

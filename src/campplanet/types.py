@@ -4,7 +4,8 @@ subscription list (OPML) -> :class:`Subscription`
 fetch (HTTP)             -> :class:`FetchRequest` in, :class:`FetchResult` out
 parse/normalise          -> :class:`ParsedFeed` with :class:`ParsedEntry` items
 store (SQLite)           -> :class:`FeedState`, :class:`StoredEntry`
-render (Jinja2)          -> :class:`EntryView`, :class:`FeedView`
+render (Jinja2)          -> :class:`EntryView` (naming its blog by :class:`FeedRef`),
+                            :class:`FeedView`
 
 All datetimes are timezone-aware and in UTC.
 """
@@ -160,20 +161,36 @@ class StoredEntry:
     canonical_link: str | None = None  # campplanet.urls.canonical_link(link): identity
 
 
-@dataclass(frozen=True)
-class FeedView:
-    """A subscription as the templates see it."""
+class Health(enum.StrEnum):
+    """How a subscription is doing."""
 
-    url: str
+    NEW = "new"  # not read yet
+    WORKING = "working"
+    FAILING = "failing"
+    MOVED = "moved"  # read from where a permanent redirect leads
+    GONE = "gone"  # the server said 410: no longer read
+
+
+@dataclass(frozen=True)
+class FeedRef:
+    """A blog as its posts name it, on pages and in the merged feeds."""
+
+    url: str  # the subscription's feed URL
     title: str
-    site: str | None
+    site: str | None  # home page
     avatar: str | None
-    initials: str
+    initials: str  # for the badge shown when there is no avatar
+
+
+@dataclass(frozen=True)
+class FeedView(FeedRef):
+    """A subscription as the subscriptions page, the status and the OPML see it."""
+
     entries: int = 0
     shown: int = 0
     held_back: int = 0  # hidden by new-feed flood control
     filtered_out: int = 0  # outside the camp filter
-    health: str = "new"  # new / working / failing / moved / gone
+    health: Health = Health.NEW
     last_success: datetime | None = None
     failing_since: datetime | None = None
     last_error: str | None = None
@@ -181,22 +198,34 @@ class FeedView:
     updated: datetime | None = None  # newest entry date
     new_blog: bool = False  # joined after the planet's first run (new-feed flood control)
 
+    @property
+    def ref(self) -> FeedRef:
+        return FeedRef(self.url, self.title, self.site, self.avatar, self.initials)
+
 
 @dataclass(frozen=True)
 class EntryView:
-    """An entry as the templates and merged feeds see it."""
+    """An entry as the templates and merged feeds see it.
+
+    ``repr`` leaves out the text (content and summary): ``content_hash`` stands for it, so
+    a page's fingerprint (the digest of what its template receives) never reads it.
+    """
 
     id: str  # globally unique id for merged feeds (original guid, else link, else tag: URI)
     link: str | None
     title: str
-    content: str  # sanitized, tidied HTML (campplanet.tidy): ready for the page
-    summary: str
+    content: str = field(repr=False)  # sanitized, tidied HTML (campplanet.tidy)
+    summary: str = field(repr=False)
     author: str | None
     date: datetime  # UTC
     updated: datetime  # UTC
-    feed: FeedView
+    feed: FeedRef
     categories: tuple[str, ...] = ()
-    content_hash: str = ""  # content_digest(content, summary) if known, else ""
+    content_hash: str = ""  # content_digest(content, summary); computed if not given
+
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            object.__setattr__(self, "content_hash", content_digest(self.content, self.summary))
 
 
 def content_digest(content: str, summary: str) -> str:

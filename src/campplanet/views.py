@@ -11,6 +11,7 @@ from datetime import datetime
 
 from campplanet import identity, policy
 from campplanet.config import Settings
+from campplanet.health import health
 from campplanet.types import EntryView, FeedState, FeedView, StoredEntry, Subscription
 from campplanet.urls import publishable
 
@@ -20,19 +21,6 @@ def initials(name: str) -> str:
     words = [w for w in re.split(r"[^\w]+", name) if w and w[0].isalpha()]
     letters = "".join(w[0] for w in words[:2]).upper()
     return letters or "?"
-
-
-def health(state: FeedState | None) -> str:
-    """One word for how a subscription is doing: new, working, failing, moved or gone."""
-    if state is None or state.last_attempt is None:
-        return "new"
-    if state.gone:
-        return "gone"
-    if state.failures:
-        return "failing"
-    if state.fetch_url:
-        return "moved"
-    return "working"
 
 
 @dataclass
@@ -106,6 +94,7 @@ def build_views(
     feed_views = {
         sub.url: _feed_view(sub, states.get(sub.url), counts[sub.url]) for sub in subscriptions
     }
+    refs = {url: view.ref for url, view in feed_views.items()}
     order_by = settings.render.order
     shown.sort(
         key=lambda pair: (
@@ -126,7 +115,7 @@ def build_views(
             author=e.author,
             date=policy.placement_date(e, order_by),
             updated=policy.shown_updated(e),
-            feed=feed_views[e.feed_url],
+            feed=refs[e.feed_url],
             categories=e.categories,
             content_hash=e.content_hash,
         )

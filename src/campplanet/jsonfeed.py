@@ -1,42 +1,22 @@
-"""Helpers for the merged feeds: date formats, and the JSON Feed builder.
+"""The merged JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/).
 
-Atom, RSS and OPML are templates (``templates/atom.xml`` …) rendered with autoescape, so
-every value is escaped; JSON Feed is built here with :mod:`json`, which escapes by
-construction. Both strip the characters XML and JSON readers choke on.
+Atom, RSS and OPML are templates (``templates/atom.xml`` …) rendered with autoescape; the JSON
+Feed is built here with :mod:`json`, which escapes by construction. Every string is stripped
+of the characters XML and HTML forbid, as the templates do.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
-from campplanet.sanitize import strip_invalid_xml_chars
+from campplanet.formats import rfc3339
+from campplanet.sanitize import strip_html_invalid, strip_invalid_xml_chars
 
 if TYPE_CHECKING:
-    from campplanet.render import Site
+    from campplanet.pages import Site
 
-JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
-_HTML_INVALID_TABLE = dict.fromkeys([*range(0x7F, 0xA0), *range(0xFDD0, 0xFDF0)])
-
-
-def strip_html_invalid(text: str) -> str:
-    """Remove what HTML forbids though XML allows it: DEL, C1 controls, noncharacters."""
-    if text.isascii():
-        return text.replace("\x7f", "") if "\x7f" in text else text
-    cleaned = text.translate(_HTML_INVALID_TABLE)
-    return cleaned if len(cleaned) != len(text) else text
-
-
-def rfc3339(when: datetime) -> str:
-    """``2026-11-26T21:08:00Z`` (Atom, JSON Feed, HTML ``datetime``)."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def rfc822(when: datetime) -> str:
-    """``Thu, 26 Nov 2026 21:08:00 +0000`` (RSS 2.0, OPML)."""
-    return format_datetime(when.astimezone(UTC)).replace("-0000", "+0000")
+VERSION = "https://jsonfeed.org/version/1.1"
 
 
 def _clean(value: Any) -> Any:
@@ -83,7 +63,7 @@ def json_feed(site: Site) -> str:
         items.append(entry)
     owner: dict[str, Any] = {"name": planet.owner_name or planet.name, "url": site.url}
     document = {
-        "version": JSON_FEED_VERSION,
+        "version": VERSION,
         "title": planet.name,
         "home_page_url": site.url,
         "feed_url": site.url + "feed.json",

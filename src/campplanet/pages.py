@@ -1,0 +1,270 @@
+"""What the templates receive: the page model, and how the archive is laid out in pages.
+
+The front page holds the newest ``planet.items`` posts. Archive pages are filled from the
+oldest post: ``page/1/`` holds the oldest ``planet.items``, and only the newest archive page
+is partly filled, so a new post changes the front page and the newest archive page while
+every older page keeps its posts, its address and its bytes.
+
+An archive page's template receives a :class:`Page` and a :class:`SiteInfo`; its
+fingerprint is a digest of their ``repr`` (see :func:`fingerprint`), so whatever a template
+may print from them is covered, and a page whose fingerprint did not change renders the same
+bytes. The few fields left out of ``repr`` are derived from fields that are in it (an
+entry's text from its ``content_hash``, cut by settings that are in the theme signature).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+
+from campplanet import formats, health
+from campplanet.config import PlanetSettings, Settings
+from campplanet.tidy import cut_html
+from campplanet.types import EntryView, FeedRef, FeedView
+
+if TYPE_CHECKING:
+    from campplanet.render import Output
+
+
+@dataclass(slots=True)  # not frozen: building 20,000 frozen ones is measurably slower
+class Item:
+    """An entry ready to show: the view plus what the templates print for it."""
+
+    entry: EntryView
+    title: str
+    day: date  # in planet.timezone
+    time: str  # "21:08 GMT", in planet.timezone
+    author: str | None  # the entry's author when it is not just the blog's name
+    iso: str  # the entry's date, RFC 3339 in UTC, for <time datetime>
+    content: Markup = field(repr=False)  # tidied, possibly cut; or the summary paragraph
+    cut: bool = field(repr=False)  # the content was shortened: link to the full post
+
+    @property
+    def feed(self) -> FeedRef:
+        return self.entry.feed
+
+    @property
+    def link(self) -> str | None:
+        return self.entry.link
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    label: str  # "Thursday 26 November 2026"
+    items: list[Item]
+
+
+@dataclass(frozen=True)
+class Page:
+    """The front page (``number`` 0) or archive page ``number`` (1 holds the oldest posts)."""
+
+    number: int
+    path: str  # relative to the output folder
+    root: str  # from this page back to the output folder ("" or "../../")
+    days: list[Day]
+    newer: str | None  # link to the page of newer posts, relative to this one
+    older: str | None
+
+    @property
+    def front(self) -> bool:
+        return self.number == 0
+
+    @property
+    def first(self) -> Item | None:
+        return self.days[0].items[0] if self.days else None
+
+    @property
+    def last(self) -> Item | None:
+        return self.days[-1].items[-1] if self.days else None
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What every page knows of the planet, however old the page: settings-derived only."""
+
+    planet: PlanetSettings
+    url: str  # the planet's public URL, ending in a slash
+    alternates: tuple[Output, ...]  # the merged feeds pages link to
+    csp: str  # the Content-Security-Policy every page carries
+
+
+_HOST = re.compile(r"[A-Za-z0-9.-]+")
+
+
+def site_info(settings: Settings, outputs: tuple[Output, ...]) -> SiteInfo:
+    url = settings.planet.url if settings.planet.url.endswith("/") else settings.planet.url + "/"
+    frames = " ".join(f"https://{h}" for h in settings.render.iframe_hosts if _HOST.fullmatch(h))
+    csp = (
+        "default-src 'none'; script-src 'none'; style-src 'self'; "
+        "img-src http: https: data:; media-src http: https:; "
+        f"frame-src {frames or chr(39) + 'none' + chr(39)}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    return SiteInfo(settings.planet, url, tuple(o for o in outputs if o.media_type), csp)
+
+
+def make_items(settings: Settings, entries: Sequence[EntryView], tz: ZoneInfo) -> list[Item]:
+    summary_only = settings.render.content == "summary"
+    cut_after = settings.render.cut_after
+    items = []
+    for e in entries:
+        if summary_only:
+            content = Markup("<p>%s</p>") % e.summary if e.summary else Markup("")
+            cut = bool(e.link)
+        else:
+            text, cut = cut_html(e.content, cut_after) if cut_after else (e.content, False)
+            content = Markup(text)
+        local = e.date.astimezone(tz)
+        items.append(
+            Item(
+                entry=e,
+                title=e.title.strip() or "Untitled",
+                day=local.date(),
+                time=f"{local.hour:02}:{local.minute:02} {local.tzname() or ''}".rstrip(),
+                author=e.author if e.author and e.author != e.feed.title else None,
+                iso=formats.rfc3339(e.date),
+                content=content,
+                cut=cut,
+            )
+        )
+    return items
+
+
+def page_path(number: int) -> str:
+    return "index.html" if number == 0 else f"page/{number}/index.html"
+
+
+def page_root(number: int) -> str:
+    return "" if number == 0 else "../../"
+
+
+def page_link(from_number: int, to_number: int) -> str:
+    root = page_root(from_number)
+    return (root or "./") if to_number == 0 else f"{root}page/{to_number}/"
+
+
+def archive_count(total: int, per_page: int) -> int:
+    """Archive pages for ``total`` shown entries: every entry not on the front page."""
+    return math.ceil(max(0, total - per_page) / per_page)
+
+
+def page_slice(number: int, total: int, per_page: int) -> slice:
+    """Which of the ``total`` shown entries (newest first) page ``number`` holds."""
+    if number == 0:
+        return slice(0, min(per_page, total))
+    end = total - (number - 1) * per_page
+    return slice(max(per_page, end - per_page), end)
+
+
+def make_page(
+    settings: Settings, number: int, entries: Sequence[EntryView], total: int, tz: ZoneInfo
+) -> Page:
+    """Page ``number`` (0: the front page) of a planet showing ``total`` entries, holding
+    ``entries`` (its :func:`page_slice`)."""
+    days: list[Day] = []
+    for item in make_items(settings, entries, tz):
+        if not days or days[-1].day != item.day:
+            days.append(Day(item.day, formats.day_label(item.day), []))
+        days[-1].items.append(item)
+    newest = archive_count(total, settings.planet.items)
+    if number == 0:
+        newer, older = None, (page_link(0, newest) if newest else None)
+    else:
+        newer = page_link(number, number + 1 if number < newest else 0)
+        older = page_link(number, number - 1) if number > 1 else None
+    return Page(number, page_path(number), page_root(number), days, newer, older)
+
+
+def fingerprint(page: Page, info: SiteInfo, signature: bytes) -> str:
+    """A digest of what an archive page's template receives, with the theme ``signature``:
+    equal digests render equal bytes."""
+    digest = hashlib.sha256(signature)
+    digest.update(repr((page, info)).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class Site:
+    """What the front page, the subscriptions page and the merged feeds receive."""
+
+    settings: Settings
+    info: SiteInfo
+    entries: list[EntryView]  # every shown entry, newest first
+    feeds: list[FeedView]  # every subscription
+    last_refresh: datetime | None
+    tz: ZoneInfo
+    since: datetime | None = None  # when the planet began: the feeds' date while empty
+    _feed_items: list[Item] | None = None
+    _by_url: dict[str, FeedView] | None = None
+
+    @property
+    def planet(self) -> PlanetSettings:
+        return self.info.planet
+
+    @property
+    def url(self) -> str:
+        return self.info.url
+
+    @property
+    def alternates(self) -> tuple[Output, ...]:
+        return self.info.alternates
+
+    @property
+    def csp(self) -> str:
+        return self.info.csp
+
+    @property
+    def feed_items(self) -> list[Item]:
+        """The newest planet.items entries, each id once, for the merged feeds."""
+        if self._feed_items is None:
+            seen: set[str] = set()
+            chosen = []
+            for entry in self.entries:
+                if entry.id in seen:
+                    continue
+                seen.add(entry.id)
+                chosen.append(entry)
+                if len(chosen) == self.settings.planet.items:
+                    break
+            self._feed_items = make_items(self.settings, chosen, self.tz)
+        return self._feed_items
+
+    def feed(self, url: str) -> FeedView | None:
+        """The subscription ``url`` (for what a post's blog is doing now)."""
+        if self._by_url is None:
+            self._by_url = {f.url: f for f in self.feeds}
+        return self._by_url.get(url)
+
+    @property
+    def updated(self) -> datetime:
+        """When the merged feeds last changed: their newest entry, else the last refresh,
+        else when the planet began."""
+        dates = [i.entry.updated for i in self.feed_items]
+        if dates:
+            return max(dates)
+        return self.last_refresh or self.since or datetime(1970, 1, 1, tzinfo=UTC)
+
+    def when(self, moment: datetime) -> str:
+        return formats.when_label(moment.astimezone(self.tz))
+
+    @property
+    def subscriptions(self) -> list[health.SubscriptionStatus]:
+        """Every subscription with its health in words, by name."""
+        feeds = sorted(self.feeds, key=lambda f: (f.title.casefold(), f.url))
+        return [
+            health.feed_status(f, self.tz, new_feed_items=self.settings.planet.new_feed_items)
+            for f in feeds
+        ]
+
+    @property
+    def health_counts(self) -> list[tuple[str, int]]:
+        return health.health_counts(self.feeds)
