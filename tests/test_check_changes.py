@@ -312,3 +312,23 @@ def test_the_real_list_is_in_the_order_it_asks_for() -> None:
     from campplanet.opml_edit import sort_feeds
 
     assert sort_feeds(real.read_bytes()) == (real.read_bytes(), 0)
+
+
+@pytest.mark.parametrize("name", ["Aardvark Council", "Lambeth", "zz top blog"])
+def test_add_keeps_the_real_list_in_the_order_check_asks_for(tmp_path: Path, name: str) -> None:
+    from campplanet.opml_edit import NewFeed, insert_feed
+
+    real = Path(__file__).parent.parent / "feeds.opml"
+    data, line = insert_feed(real.read_bytes(), NewFeed(name, "https://new.example.org/feed/"))
+    path = tmp_path / "feeds.opml"
+    path.write_bytes(data)
+    assert lint_opml(path) == []
+    # The same line put at the top instead is named as out of order, on its own line.
+    lines = data.splitlines(keepends=True)
+    moved = lines.pop(line - 1)
+    first = next(i for i, text in enumerate(lines) if text.lstrip().startswith(b"<outline "))
+    lines.insert(first, moved)
+    path.write_bytes(b"".join(lines))
+    warned = [p for p in lint_opml(path) if "out of name order" in p.message]
+    if name != "Aardvark Council":
+        assert [(p.line, p.severity) for p in warned] == [(first + 1, "warning")]
