@@ -245,7 +245,9 @@ def test_add_usage_errors(planet: Path, server: LocalServer, args: list[str], me
 
 
 def test_add_refuses_private_addresses_by_default(planet: Path) -> None:
-    result = invoke("add", "http://127.0.0.1:9/feed", "--opml", str(planet))
+    result = invoke(
+        "add", "http://127.0.0.1:9/feed", "--opml", str(planet), "--db", str(planet.parent / "p.db")
+    )
     assert result.exit_code == 2
     assert "127.0.0.1 is a loopback address" in result.output
 
@@ -454,7 +456,7 @@ def test_typed_addresses(typed: str, url: str) -> None:
 
 
 def test_add_without_a_scheme_is_refused_clearly(planet: Path) -> None:
-    result = invoke("add", "my blog", "--opml", str(planet))
+    result = invoke("add", "my blog", "--opml", str(planet), "--db", str(planet.parent / "p.db"))
     assert result.exit_code == 2
     assert "my blog: not an absolute URL (it needs http:// or https://)" in result.output
 

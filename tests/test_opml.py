@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from campplanet.exceptions import OPMLError
-from campplanet.opml import Problem, feed_key, lint_opml, parse_document, read_opml
+from campplanet.opml import (
+    Problem,
+    changed_outlines,
+    feed_key,
+    lint_opml,
+    parse_document,
+    read_opml,
+    read_subscriptions,
+)
 
 OPML = Path(__file__).parent / "data" / "opml"
 
@@ -181,11 +189,152 @@ def test_no_body(tmp_path: Path) -> None:
     assert messages(path) == [f"{path}: no <body> element: this is not an OPML subscription list"]
 
 
-def test_unclosed_element_reports_line_and_column(tmp_path: Path) -> None:
-    path = write(tmp_path, '<outline text="A" xmlUrl="https://a.example/feed/">')
-    [problem] = lint_opml(path)
-    assert problem.line == 6 and problem.column is not None
-    assert "not well-formed XML: mismatched tag" in problem.message
+def test_unclosed_element_is_reported_where_it_was_opened(tmp_path: Path) -> None:
+    # Expat notices at </body> (line 8); the mistake is the outline on line 5.
+    path = write(
+        tmp_path,
+        '<outline text="A" xmlUrl="https://a.example/feed/">\n'
+        '<outline text="B" xmlUrl="https://b.example/feed/"/>\n'
+        '<outline text="C" xmlUrl="https://c.example/feed/"/>',
+    )
+    assert messages(path) == [
+        f"{path}:5:1: <outline> is never closed: end it with /> (or close it with "
+        "</outline>); </body> on line 8 closes what encloses it"
+    ]
+
+
+def test_unclosed_element_at_the_end_of_a_cut_file(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.opml"
+    path.write_text('<opml version="2.0">\n<body>\n<outline text="A" xmlUrl="https://a/">\n')
+    assert messages(path) == [
+        f"{path}:3:1: <outline> is never closed: the file ends (line 4) while it is still open"
+    ]
+
+
+def test_a_mistyped_closing_tag_is_reported_where_it_is(tmp_path: Path) -> None:
+    path = write(tmp_path, '<outline text="A" xmlUrl="https://a.example/feed/">\n</outlin>')
+    assert messages(path) == [
+        f"{path}:6:3: </outlin> does not close <outline> (opened on line 5): a typo?"
+    ]
+
+
+INVALID = "not well-formed XML: not well-formed (invalid token)"
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "hint"),
+    [
+        (  # the closing quote of text= is missing: its value runs on into xmlUrl=
+            '<outline text="Jo Bloggs xmlUrl="https://jo.example/feed/"/>',
+            "5:34",
+            'a missing closing quote? the value of text= runs on into xmlUrl=: write text="…" '
+            'xmlUrl="…"',
+        ),
+        (  # the last value's quote is missing: the value swallows the next line; blame line 5
+            '<outline text="Jo" xmlUrl="https://jo.example/feed//>\n<outline text="K" '
+            'xmlUrl="https://k.example/"/>',
+            "5:27",
+            "a missing closing quote: the value of xmlUrl= never ends, so the file breaks on "
+            "line 6",
+        ),
+        (
+            '<outline text=Jo" xmlUrl="https://jo.example/feed/"/>',
+            "5:15",
+            'a missing opening quote? write text="…"',
+        ),
+        (
+            '<outline text="Jo"xmlUrl="https://jo.example/feed/"/>',
+            "5:19",
+            'a missing space between two attributes? write a="…" b="…"',
+        ),
+        (
+            '<outline text=\u201cJo\u201d xmlUrl="https://jo.example/feed/"/>',
+            "5:15",
+            'curly quotes are not quotes in XML: type straight ones, name="value"',
+        ),
+        (
+            '<outline text="Jo & Co" xmlUrl="https://jo.example/feed/"/>',
+            "5:20",
+            "an unescaped & or < in an attribute? write &amp; or &lt;",
+        ),
+    ],
+)
+def test_quote_mistakes_get_a_hint_that_fits(
+    tmp_path: Path, body: str, where: str, hint: str
+) -> None:
+    path = write(tmp_path, body)
+    assert messages(path) == [f"{path}:{where}: {INVALID} ({hint})"]
+
+
+def test_an_element_that_is_not_an_outline_is_an_error(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '<outline text="A" xmlUrl="https://a.example/feed/"/>\n'
+        '  <outlin text="B" xmlUrl="https://b.example/feed/"/>\n'
+        '<x:extra xmlns:x="urn:x"/>',
+    )
+    assert messages(path) == [
+        f"{path}:6:3: <outlin> is not an <outline>, so this line is left out (a typo? each "
+        "blog is one <outline …/>)",
+        f"{path}:7: warning: <x:extra> inside <body> is ignored",
+    ]
+    with pytest.raises(OPMLError, match=r":6:3: <outlin> is not an <outline>"):
+        read_opml(path)
+    subs, errors = read_subscriptions(path)
+    assert [s.title for s in subs] == ["A"] and [e.line for e in errors] == [6]
+
+
+ORDERED = "<!-- Keep the blogs in alphabetical order of name. -->"
+
+
+def test_name_order_is_checked_when_the_file_asks_for_it(tmp_path: Path) -> None:
+    body = (
+        '<outline text="Alpha" xmlUrl="https://a.example/"/>\n'
+        '<outline text="Zed" xmlUrl="https://z.example/"/>\n'
+        '<outline text="beta" xmlUrl="https://b.example/"/>\n'
+        '<outline text="Gamma" xmlUrl="https://g.example/"/>'
+    )
+    path = write(tmp_path, body, head=f"{ORDERED}<head><title>t</title></head>")
+    assert messages(path) == [
+        f'{path}:6: warning: "Zed" is out of name order: it belongs after "Gamma" (line 8) '
+        "(campplanet check --fix-order sorts the list)"
+    ]
+    # A list that does not ask for an order (an export from a feed reader) is left alone.
+    assert messages(write(tmp_path, body)) == []
+
+
+def test_a_misplaced_new_feed_is_the_one_named(tmp_path: Path) -> None:
+    body = "\n".join(
+        f'<outline text="{n}" xmlUrl="https://{n}.example/"/>'
+        for n in ["Ann", "Bob", "Cy", "Ava", "Dee", "Eve"]
+    )
+    path = write(tmp_path, body, head=f"{ORDERED}<head/>")
+    assert messages(path) == [
+        f'{path}:8: warning: "Ava" is out of name order: it belongs before "Bob" (line 6) '
+        "(campplanet check --fix-order sorts the list)"
+    ]
+
+
+def test_changed_outlines_and_the_duplicate_on_the_added_line(tmp_path: Path) -> None:
+    old = write(tmp_path, '<outline text="Mo" xmlUrl="https://mo.example/feed/"/>').read_bytes()
+    path = write(
+        tmp_path,
+        '<outline text="Al" xmlUrl="https://al.example/"/>\n'  # added
+        '<outline text="Mo (again)" xmlUrl="http://www.mo.example/feed"/>\n'  # added twin
+        '<outline text="Mo"   xmlUrl="https://mo.example/feed/"/>',  # as it was, re-spaced
+    )
+    doc = parse_document(str(path), path.read_bytes())
+    changed = changed_outlines(doc, parse_document("old", old))
+    assert changed == {5, 6}
+    assert changed_outlines(doc, None) == {5, 6, 7}
+    duplicate = "duplicate feed http://www.mo.example/feed"
+    # Without knowing what changed, the later line is the duplicate; knowing it, the new one.
+    assert messages(path) == [
+        f"{path}:7: duplicate feed https://mo.example/feed/ (already on line 6)"
+    ]
+    assert [str(p) for p in lint_opml(path, changed=changed)] == [
+        f"{path}:6: {duplicate} (already on line 7)"
+    ]
 
 
 # --- outlines broken one by one ------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Adding one feed to the subscription list without disturbing the rest of the file.
+"""Editing the subscription list without disturbing the rest of the file.
 
-The new ``<outline>`` goes in as one line among its sibling feeds, in their order of name,
-with the indentation, line endings and encoding of the file; every other byte stays as it
-was (comments, attribute order, quoting). The result is parsed again before it replaces the
-file, and the replacement is atomic.
+Adding a feed: the new ``<outline>`` goes in as one line among its sibling feeds, in their
+order of name, with the indentation, line endings and encoding of the file; every other byte
+stays as it was (comments, attribute order, quoting). Sorting the feeds (``check
+--fix-order``): each feed's element moves, byte for byte, into the place of another; what lies
+between them stays. Either result is parsed again before it replaces the file, and the
+replacement is atomic.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from campplanet.exceptions import OPMLError
-from campplanet.opml import Document, Outline, clean_name, parse_document
+from campplanet.opml import Document, Outline, clean_name, feed_groups, name_key, parse_document
 
 
 @dataclass(frozen=True)
@@ -185,3 +187,66 @@ def add_feed(path: str | Path, feed: NewFeed) -> int:
     except OSError as e:
         raise OPMLError(name, None, f"cannot write the subscription list: {e.strerror}") from None
     return line
+
+
+def sort_feeds(data: bytes, *, path: str = "feeds.opml") -> tuple[bytes, int]:
+    """``data`` with the feeds of each folder (and of <body>) in order of name, and how many
+    feeds moved. Each feed's element, with any line breaks inside it, takes the place of
+    another; comments, folders and the space between elements stay where they are."""
+    doc = parse_document(path, data)
+    slots: list[tuple[int, int, bytes]] = []  # (start, end, element to put there)
+    moved = 0
+    for group in feed_groups(doc):
+        parent = group[0].parent
+        if parent is not None and doc.outlines[parent].is_feed:
+            continue  # feeds inside a feed move with it
+        ordered = sorted(group, key=name_key)
+        for place, outline in zip(group, ordered, strict=True):
+            if place is not outline:
+                moved += 1
+            slots.append((place.start, place.end, data[outline.start : outline.end]))
+    if not moved:
+        return data, 0
+    result = bytearray(data)
+    for start, end, element in sorted(slots, reverse=True):
+        result[start:end] = element
+    sorted_data = bytes(result)
+    _verify_sorted(path, doc, sorted_data)
+    return sorted_data, moved
+
+
+def _verify_sorted(path: str, before: Document, after: bytes) -> None:
+    """The sorted document must parse, with the same outlines, each folder's feeds in order."""
+    new = parse_document(path, after)
+
+    def outlines(doc: Document) -> list[tuple]:
+        return sorted(
+            (o.categories, tuple(sorted(o.attrs.items())), o.children) for o in doc.outlines
+        )
+
+    if outlines(new) != outlines(before) or any(
+        [name_key(o) for o in group] != sorted(name_key(o) for o in group)
+        for group in feed_groups(new)
+        if group[0].parent is None or not new.outlines[group[0].parent].is_feed
+    ):  # pragma: no cover - a bug guard: never write a file we did not mean to write
+        raise OPMLError(
+            path, None, "internal error: the sorted subscription list did not check out"
+        )
+
+
+def sort_feeds_in(path: str | Path) -> int:
+    """Sort the feeds of the subscription list at ``path`` by name; returns how many moved."""
+    name = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise OPMLError(name, None, f"cannot read the subscription list: {e.strerror}") from None
+    result, moved = sort_feeds(data, path=name)
+    if moved:
+        try:
+            write_atomic(path, result)
+        except OSError as e:
+            raise OPMLError(
+                name, None, f"cannot write the subscription list: {e.strerror}"
+            ) from None
+    return moved

@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from campplanet import __version__
-from campplanet.config import Settings, load_settings
-from campplanet.exceptions import CampplanetError
+from campplanet.config import DEFAULT_CONFIG, Settings, load_settings
+from campplanet.exceptions import CampplanetError, ConfigError, OPMLError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,6 +85,24 @@ def settings_from_options(
         )
     except CampplanetError as e:
         fail(e)
+
+
+def require_subscription_list(settings: Settings) -> None:
+    """Raise a :class:`CampplanetError` (exit 2) if there is no subscription list to work on.
+
+    Run commands call it before they take the lock, so a command started in the wrong
+    folder leaves nothing behind (no lock file, no database) and says where it looked.
+    """
+    path = settings.path(settings.planet.opml)
+    if path.exists():
+        return
+    if settings.config_path is None and not Path(settings.planet.opml).is_absolute():
+        raise ConfigError(
+            f"no {DEFAULT_CONFIG} and no {settings.planet.opml} in {Path.cwd()}: run "
+            "campplanet in the planet's folder, or give its settings with --config FILE "
+            "(or its subscription list with --opml FILE)"
+        )
+    raise OPMLError(str(path), None, "subscription list not found")
 
 
 def fail(error: CampplanetError) -> None:

@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 
-from campplanet.cli import fail, main, planet_options
+from campplanet.cli import fail, main, planet_options, require_subscription_list
 from campplanet.config import Settings
 from campplanet.exceptions import EXIT_ALL_FAILED, EXIT_OK, CampplanetError
 from campplanet.lock import run_lock
@@ -76,9 +77,22 @@ class Reporter:
 
     def summary(self, summary: RunSummary, subs: dict[str, Subscription]) -> None:
         self.clear_progress()
+        offline = seems_offline(summary)
+        if offline:
+            self.emit(
+                "error",
+                f"every feed failed before reaching its server ({offline}): this machine "
+                "seems to be offline; check its network connection (and DNS), then run again",
+                failed=summary.failed,
+                reason=offline,
+            )
         for url, reason in summary.failures:
             name = subs[url].title if url in subs else url
-            self.emit("error", f"{name} <{url}>: {reason}", feed=url, reason=reason)
+            if offline:  # one line said it all; the details only when asked for
+                if self.verbose or self.json:
+                    self.emit("debug", f"{name} <{url}>: {reason}", feed=url, reason=reason)
+            else:
+                self.emit("error", f"{name} <{url}>: {reason}", feed=url, reason=reason)
         for url, new_url in summary.moved:
             name = subs[url].title if url in subs else url
             self.emit(
@@ -88,6 +102,34 @@ class Reporter:
                 moved_to=new_url,
             )
         self.emit("info", summary.line(), **{k: v for k, v in vars(summary).items()})
+
+
+def _network_failure(reason: str) -> str | None:
+    """The kind of a failure that happens before any server answers, if it is one."""
+    reason = reason.lower()
+    if reason.startswith("dns lookup failed"):
+        return "DNS lookup failed"
+    if reason.startswith("connection refused"):
+        return "connection refused"
+    if "unreachable" in reason or "no route" in reason:
+        return "no route to the network"
+    if reason.startswith(("could not connect", "timed out connecting")):
+        return "could not connect"
+    return None
+
+
+def seems_offline(summary: RunSummary) -> str | None:
+    """What every feed failed with, when they all failed on the way out of this machine
+    (DNS, no route, refused) and on more than one host: then the machine is the likely
+    cause, not the blogs. None otherwise."""
+    if summary.ok or summary.not_modified or len(summary.failures) < 2:
+        return None
+    kinds = {_network_failure(reason) for _, reason in summary.failures}
+    if None in kinds:
+        return None
+    if len({urlsplit(url).hostname for url, _ in summary.failures}) < 2:
+        return None  # one host down is that host's trouble
+    return ", ".join(sorted(k for k in kinds if k))
 
 
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,6 +179,7 @@ def guarded(settings: Settings, wait: float, reporter: Reporter | None = None) -
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
+        require_subscription_list(settings)  # before the lock: nothing written elsewhere
         with run_lock(settings.path(settings.planet.db), wait=wait):
             yield
     except CampplanetError as e:
@@ -271,6 +314,7 @@ def status(settings: Settings, as_json: bool) -> None:
 
     problems: list = []
     try:
+        require_subscription_list(settings)
         subs = update.subscriptions(settings, problems=problems)
         with update.open_storage(settings) as storage:
             rows, last_success = feed_status_rows(settings, subs, storage, update.now_utc())

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import functools
+import os
 import re
+import subprocess
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +22,16 @@ from campplanet.cli import main, planet_options
 from campplanet.config import Settings
 from campplanet.exceptions import EXIT_ALL_FAILED, EXIT_OK, EXIT_USAGE, LockHeld, OPMLError
 from campplanet.lock import run_lock
-from campplanet.opml import clean_name, feed_key, lint_opml, read_opml
+from campplanet.opml import (
+    Problem,
+    changed_outlines,
+    clean_name,
+    feed_key,
+    lint_opml,
+    parse_document,
+    read_opml,
+    read_subscriptions,
+)
 from campplanet.types import FetchRequest, FetchResult, Outcome, Subscription
 
 EXIT_REFUSED = EXIT_ALL_FAILED  # add refused the blog; check --fetch saw a feed fail
@@ -235,40 +248,190 @@ def add(settings: Settings, url: str, name: str | None, avatar: str | None, filt
 @main.command()
 @click.argument("opml_file", metavar="[OPML]", required=False, type=click.Path(dir_okay=False))
 @click.option("--fetch", "do_fetch", is_flag=True, help="Also fetch and parse every feed.")
+@click.option(
+    "--changed-since",
+    "since",
+    metavar="REF",
+    help="Judge only the outlines added or changed since the git commit REF (a pull "
+    "request's base): only they are fetched, and problems of the others are warnings.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="github: each problem as a GitHub Actions annotation on its line.",
+)
+@click.option(
+    "--fix-order",
+    is_flag=True,
+    help="First sort the feeds by name, rewriting the file with every other byte kept.",
+)
 @planet_options
-def check(settings: Settings, opml_file: str | None, do_fetch: bool) -> None:
+def check(
+    settings: Settings,
+    opml_file: str | None,
+    do_fetch: bool,
+    since: str | None,
+    output_format: str,
+    fix_order: bool,
+) -> None:
     """Check the subscription list: every problem, one per line as FILE:LINE: message.
 
     Exits 0 when the list is good, 2 when it has errors, and with --fetch 1 when a feed
-    cannot be fetched or parsed.
+    cannot be fetched or parsed. With --changed-since REF only what a change added or
+    altered since REF can fail the check.
     """
     path = Path(opml_file) if opml_file else settings.path(settings.planet.opml)
+    out = _Output(output_format)
     allow = settings.fetch.allow_private_networks
-    problems = lint_opml(path, allow_private_networks=allow)
+    if fix_order:
+        from campplanet.opml_edit import sort_feeds_in
+
+        try:
+            moved = sort_feeds_in(path)
+        except OPMLError as e:
+            out.problem(Problem(e.path, e.line, "error", e.message, e.column))
+            click.echo(f"{path}: not sorted: fix the error first", err=True)
+            raise SystemExit(EXIT_USAGE) from None
+        click.echo(
+            f"{path}: put {_count(moved, 'feed')} back in name order"
+            if moved
+            else f"{path}: the feeds are in name order"
+        )
+    changed = _changed_since(path, since) if since is not None else None
+    problems = lint_opml(path, allow_private_networks=allow, changed=changed)
+    if changed is not None:
+        problems = [_as_before(p, changed, since or "") for p in problems]
     for problem in problems:
-        click.echo(str(problem))
+        out.problem(problem)
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if errors:
         click.echo(f"{path}: {_count(errors, 'error')}, {_count(warnings, 'warning')}", err=True)
         raise SystemExit(EXIT_USAGE)
-    subs = read_opml(path, allow_private_networks=allow)
+    subs, _ = read_subscriptions(path, allow_private_networks=allow)
     click.echo(f"{path}: {_count(len(subs), 'feed')}, no errors, {_count(warnings, 'warning')}")
-    if not do_fetch:
+    if changed is not None:
+        judged = [s for s in subs if s.line in changed]
+        click.echo(f"{path}: {_count(len(judged), 'feed')} added or changed since {since}")
+    else:
+        judged = subs
+    if not do_fetch or not judged:
         raise SystemExit(EXIT_OK)
-    fetched = asyncio.run(_fetch_urls([s.url for s in subs], settings, _user_agent(settings)))
-    results = dict(zip([s.url for s in subs], fetched, strict=True))
+    urls = [s.url for s in judged]
+    fetched = asyncio.run(_fetch_urls(urls, settings, _user_agent(settings)))
+    results = dict(zip(urls, fetched, strict=True))
     failing = moved = 0
-    for sub in subs:
+    for sub in judged:
         verdict, text = judge(sub, results[sub.url])
         failing += verdict == "failing"
         moved += verdict == "moved"
-        click.echo(f"{path}:{sub.line}: {verdict}: {sub.title} <{sub.url}>: {text}")
-    ok = len(subs) - failing
+        out.verdict(path, sub, verdict, text)
+    ok = len(judged) - failing
     click.echo(
-        f"{path}: {_count(len(subs), 'feed')} fetched: {ok} ok ({moved} moved), {failing} failing"
+        f"{path}: {_count(len(judged), 'feed')} fetched: {ok} ok ({moved} moved), {failing} failing"
     )
     raise SystemExit(EXIT_REFUSED if failing else EXIT_OK)
+
+
+def _changed_since(path: Path, ref: str) -> set[int] | None:
+    """The lines of the outlines of ``path`` added or changed since the git commit ``ref``
+    (every outline if the file did not exist then); None if the file cannot be read now
+    (the check reports why)."""
+    if not ref or ref.startswith("-"):
+        _stop(f"--changed-since {ref!r}: not a git revision", EXIT_USAGE)
+    folder = path.resolve().parent
+
+    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
+        try:
+            return subprocess.run(["git", "-C", str(folder), *args], capture_output=True)
+        except FileNotFoundError:
+            _stop("--changed-since needs git, and git is not installed", EXIT_USAGE)
+
+    top = git("rev-parse", "--show-toplevel")
+    if top.returncode:
+        _stop(f"--changed-since: {folder} is not in a git repository", EXIT_USAGE)
+    commit = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if commit.returncode:
+        _stop(
+            f"--changed-since {ref}: no such commit in this repository (a shallow clone? "
+            "fetch more history)",
+            EXIT_USAGE,
+        )
+    root = Path(os.fsdecode(top.stdout.strip())).resolve()
+    inside = path.resolve().relative_to(root).as_posix()
+    before = git("cat-file", "blob", f"{commit.stdout.decode().strip()}:{inside}")
+    try:
+        now = parse_document(str(path), path.read_bytes())
+    except (OPMLError, OSError):
+        return None
+    old = None
+    if before.returncode == 0:  # a file missing at REF: every outline is new
+        try:
+            old = parse_document(f"{ref}:{inside}", before.stdout)
+        except OPMLError:
+            old = None  # broken then: every outline counts as changed
+    return changed_outlines(now, old)
+
+
+def _as_before(problem: Problem, changed: set[int], ref: str) -> Problem:
+    """An error on an outline the change did not touch, as a warning."""
+    if problem.severity != "error" or problem.line is None or problem.line in changed:
+        return problem
+    return dataclasses.replace(
+        problem, severity="warning", message=f"{problem.message} (unchanged since {ref})"
+    )
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(
+    severity: str, path: str, line: int | None, column: int | None, message: str
+) -> str:
+    """A GitHub Actions workflow command that annotates ``path`` at ``line``."""
+    file = Path(path)
+    if file.is_absolute():
+        with contextlib.suppress(ValueError):
+            file = file.relative_to(Path.cwd())
+    props = [f"file={_escape_property(file.as_posix())}"]
+    if line is not None:
+        props.append(f"line={line}")
+        if column is not None:
+            props.append(f"col={column}")
+    return f"::{severity} {','.join(props)}::{_escape_data(message)}"
+
+
+class _Output:
+    """Prints problems and verdicts as text lines or as GitHub annotations."""
+
+    def __init__(self, output_format: str):
+        self.github = output_format == "github"
+
+    def problem(self, problem: Problem) -> None:
+        if self.github:
+            click.echo(
+                github_annotation(
+                    problem.severity, problem.path, problem.line, problem.column, problem.message
+                )
+            )
+        else:
+            click.echo(str(problem))
+
+    def verdict(self, path: Path, sub: Subscription, verdict: str, text: str) -> None:
+        message = f"{verdict}: {sub.title} <{sub.url}>: {text}"
+        if self.github and verdict != "ok":
+            severity = "error" if verdict == "failing" else "warning"
+            click.echo(github_annotation(severity, str(path), sub.line, None, message))
+        else:
+            click.echo(f"{path}:{sub.line}: {message}")
 
 
 def _count(n: int, word: str) -> str:
