@@ -456,9 +456,7 @@ def judge(sub: Subscription, result: FetchResult) -> tuple[str, str]:
     if result.outcome is not Outcome.OK or result.body is None:
         return "failing", result.error or result.outcome.value
     try:
-        feed = parse_feed(
-            result.body, result.final_url or sub.url, content_type=result.content_type
-        )
+        feed = parse_feed(result.body, result.base_url, content_type=result.content_type)
     except ParseError as e:
         return "failing", f"not a usable feed: {e}"
     entries = _count(len(feed.entries), "entry").replace("entrys", "entries")
