@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from campplanet.cli.run import Reporter, seems_offline
-from campplanet.types import RunSummary
+from campplanet.types import Failure, Outcome, RunSummary
 from planetkit import opml_document
+
+UNREACHABLE = Outcome.UNREACHABLE
 
 CAMPPLANET = [sys.executable, "-m", "campplanet"]
 
@@ -92,8 +94,8 @@ def test_offline_details_still_come_with_verbose(capsys: pytest.CaptureFixture[s
     summary = RunSummary(
         failed=2,
         failures=[
-            ("https://a.example/feed", "DNS lookup failed for a.example"),
-            ("https://b.example/feed", "DNS lookup failed for b.example"),
+            Failure("https://a.example/feed", "DNS lookup failed for a.example", UNREACHABLE),
+            Failure("https://b.example/feed", "DNS lookup failed for b.example", UNREACHABLE),
         ],
     )
     quiet = report(capsys, summary)
@@ -111,13 +113,21 @@ def test_a_mixed_failure_lists_every_feed(capsys: pytest.CaptureFixture[str]) ->
     summary = RunSummary(
         failed=2,
         failures=[
-            ("https://a.example/feed", "DNS lookup failed for a.example"),
-            ("https://b.example/feed", "HTTP 404 Not Found"),
+            Failure("https://a.example/feed", "DNS lookup failed for a.example", UNREACHABLE),
+            Failure("https://b.example/feed", "HTTP 404 Not Found", Outcome.FAILED),
         ],
     )
     lines = report(capsys, summary)
     assert not any("offline" in line for line in lines)
     assert len([line for line in lines if line.startswith("campplanet: https://")]) == 2
+
+
+def test_a_server_that_answered_is_not_an_offline_machine() -> None:
+    failed = [
+        Failure("https://a.example/", "connection refused", UNREACHABLE),
+        Failure("https://b.example/", "timed out after 30 s", Outcome.TIMED_OUT),
+    ]
+    assert seems_offline(RunSummary(failed=2, failures=failed)) is None
 
 
 @pytest.mark.parametrize(
@@ -146,5 +156,14 @@ def test_a_mixed_failure_lists_every_feed(capsys: pytest.CaptureFixture[str]) ->
     ],
 )  # fmt: skip
 def test_seems_offline(failures: list[tuple[str, str]], ok: int, expected: str | None) -> None:
-    summary = RunSummary(ok=ok, failed=len(failures), failures=failures)
+    failed = [Failure(url, reason, UNREACHABLE) for url, reason in failures]
+    summary = RunSummary(ok=ok, failed=len(failed), failures=failed)
     assert seems_offline(summary) == expected
+
+
+def test_a_server_that_answered_is_not_an_offline_machine() -> None:
+    failed = [
+        Failure("https://a.example/", "connection refused", UNREACHABLE),
+        Failure("https://b.example/", "timed out after 30 s", Outcome.TIMED_OUT),
+    ]
+    assert seems_offline(RunSummary(failed=2, failures=failed)) is None

@@ -11,6 +11,7 @@ from campplanet.identity import merge_entry
 from campplanet.policy import (
     EARLIEST_DATE,
     entry_date,
+    filter_text,
     held_back,
     passes_filter,
     placement_date,
@@ -117,7 +118,14 @@ def _stored(title="LocalGovCamp 2026: what I learned", content="<p>Notes</p>", c
     ],
 )
 def test_passes_filter(entry, own, include, exclude, shown):
-    assert passes_filter(entry, own=own, include=include, exclude=exclude) is shown
+    text = filter_text(entry.title, entry.categories, entry.content, entry.summary)
+    assert passes_filter(text, own=own, include=include, exclude=exclude) is shown
+
+
+def test_filter_text_decodes_entities_and_drops_markup():
+    text = filter_text("T", ("tag",), "<p>Local&shy;Gov &amp; <b>Camp</b> &#35;lgc26</p>", "s")
+    assert "LocalGov" not in text  # a soft hyphen is a character, not nothing
+    assert "& Camp #lgc26" in text and "<b>" not in text
 
 
 def test_held_back_only_for_a_new_blog():

@@ -486,16 +486,3 @@ def test_whole_corpus_renders_and_parses_back(tmp_path):
     atom = feedparser.parse((public / "atom.xml").read_bytes())
     assert not atom.bozo and len(atom.entries) == 60
     assert len(json.loads((public / "feed.json").read_text())["items"]) == 60
-
-
-def test_pages_rendered_in_two_processes_match_one(tmp_path, monkeypatch):
-    import campplanet.render as render
-
-    entries = [entry(n) for n in range(90)]
-    s = settings_for(tmp_path, items=2)  # 45 pages: more than PARALLEL_PAGES
-    assert render.PARALLEL_PAGES <= 45
-    both = render.build_files(s, entries, [feed(0), feed(1), feed(2)])
-    monkeypatch.setattr(render, "PARALLEL_PAGES", 10**9)
-    one = render.build_files(s, entries, [feed(0), feed(1), feed(2)])
-    assert both == one
-    assert len([p for p in both if p.endswith("index.html")]) == 45

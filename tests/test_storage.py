@@ -51,17 +51,19 @@ def test_feed_state_round_trip(tmp_path):
         assert s.feed_state(state.url) == state
 
 
-def test_entries_round_trip_newest_first(tmp_path):
+def test_entries_round_trip_whole_or_without_their_text(tmp_path):
     with Storage(tmp_path / "p.db") as s:
         with s.transaction():
             s.save_feed(FeedState(url="https://a.example/feed"))
             s.save_entries([entry("a", hours=3)])
             s.save_entries([entry("b", hours=1)])
-        got = list(s.all_entries(["https://a.example/feed"]))
-    assert [e.key for e in got] == ["b", "a"]
+        got = sorted(s.entries_of("https://a.example/feed"), key=lambda e: e.key)
+        slim = {e.key: e for e in s.entries_of("https://a.example/feed", text=False)}
+    assert [e.key for e in got] == ["a", "b"]
     a = entry("a", hours=3)
-    assert got[1] == replace(a, content_hash=content_digest(a.content, a.summary))
-    assert got[1].canonical_link == "https://a.example/a"
+    assert got[0] == replace(a, content_hash=content_digest(a.content, a.summary))
+    assert got[0].canonical_link == "https://a.example/a"
+    assert slim["a"] == replace(got[0], content="", summary="")  # the hash stands for them
 
 
 def test_the_content_hash_always_follows_the_content(tmp_path):
@@ -85,7 +87,7 @@ def test_failed_transaction_leaves_nothing(tmp_path):
             s.save_entries([entry("a")])
             raise RuntimeError("killed half-way")
         assert s.feed_states() == {}
-        assert list(s.all_entries(["https://a.example/feed"])) == []
+        assert s.entries_of("https://a.example/feed") == []
 
 
 def test_prune_deletes_feeds_not_kept(tmp_path):
@@ -96,8 +98,8 @@ def test_prune_deletes_feeds_not_kept(tmp_path):
                 s.save_entries([entry("x", feed=feed), entry("y", feed=feed)])
         assert s.prune(["https://a.example/feed"]) == (1, 2)
         assert set(s.feed_states()) == {"https://a.example/feed"}
-        assert sorted(e.key for e in s.all_entries(["https://a.example/feed"])) == ["x", "y"]
-        assert list(s.all_entries(["https://b.example/feed"])) == []
+        assert sorted(e.key for e in s.entries_of("https://a.example/feed")) == ["x", "y"]
+        assert s.entries_of("https://b.example/feed") == []
 
 
 def test_schema_version_and_newer_database_refused(tmp_path):
@@ -204,7 +206,7 @@ def test_a_database_bricked_by_an_unpadded_year_is_repaired_by_the_upgrade(tmp_p
     path = tmp_path / "p.db"
     _version_3_database(path, [("old", "103-12-13T18:30:02Z", 0), ("net", "1-01-01T00:00:00Z", 1)])
     with Storage(path) as s:
-        got = {e.key: e for e in s.all_entries(["https://a.example/feed"])}
+        got = {e.key: e for e in s.entries_of("https://a.example/feed")}
         assert got["old"].published == datetime(103, 12, 13, 18, 30, 2, tzinfo=UTC)
         assert got["net"].published == datetime(1, 1, 1, tzinfo=UTC)
         # the per-entry flood-control verdict is gone; the founding time is a fact now

@@ -81,20 +81,3 @@ def test_refresh_renders_what_a_render_from_the_database_renders(farm, tmp_path)
     )  # every archive page
     assert "Blog 0 post 5" in pages and "Blog 1 post 3 (edited)" in pages
     assert "Blog 1 post 3<" not in pages
-
-
-def test_render_into_with_a_stale_preload_reads_the_changed_feeds_again(farm, tmp_path):
-    url = farm.add("/feed.xml", body=rss_feed("Blog", "https://blog.example/", items(0, 3)))
-    (tmp_path / "feeds.opml").write_text(opml_document([("Blog", url)]))
-    s = settings(tmp_path)
-    update.refresh(s)
-    subs = update.subscriptions(s)
-    with update.open_storage(s) as storage:
-        stale = list(storage.all_entries([url]))
-    farm.route(url).body = rss_feed("Blog", "https://blog.example/", items(0, 4))
-    changed: set[str] = set()
-    with update.open_storage(s) as storage:
-        summary = update.fetch_into(s, subs, storage, changed=changed)
-        assert summary.new == 1 and changed == {url}
-        update.render_into(s, subs, storage, preloaded=(stale, changed))
-    assert "Blog 0 post 3" in (tmp_path / "public" / "index.html").read_text()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from campplanet.config import FilterSettings, PlanetSettings, RenderSettings, Settings
 from campplanet.health import health
 from campplanet.identity import entry_id, merge_entry
+from campplanet.storage import Storage
 from campplanet.types import FeedState, ParsedEntry, Subscription
 from campplanet.views import build_views, initials
 
@@ -33,8 +36,13 @@ def stored(feed, key, *, hours=1, link=None, guid=None, seen=NOW, title="Post", 
 
 
 def views(entries, subs=(A, B), states=None, **settings):
-    s = Settings(**settings)
-    return build_views(s, list(subs), states or {}, entries)
+    """What the planet shows of ``entries``, stored in a database of their own."""
+    with tempfile.TemporaryDirectory() as folder, Storage(Path(folder) / "p.db") as storage:
+        with storage.transaction():
+            for url in {e.feed_url for e in entries} | {sub.url for sub in subs}:
+                storage.save_feed((states or {}).get(url) or FeedState(url=url))
+            storage.save_entries(entries)
+        return build_views(Settings(**settings), list(subs), states or {}, storage)
 
 
 def test_newest_first_and_attributed():

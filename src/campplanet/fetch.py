@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import http
 import ipaddress
@@ -246,9 +247,10 @@ class Fetcher:
                 async with asyncio.timeout(allowed):
                     return await self._get(request, url, host, start)
         except TimeoutError:
-            return _failed(request, f"timed out after {seconds_text(allowed)} s", start)
+            message = f"timed out after {seconds_text(allowed)} s"
+            return _failed(request, message, start, outcome=Outcome.TIMED_OUT)
         except Exception as e:  # one feed must never take down the run
-            return _failed(request, describe_error(e), start)
+            return _failed(request, describe_error(e), start, outcome=failure_kind(e))
         finally:
             if held:
                 await self.pools.release(host)
@@ -679,6 +681,24 @@ def describe_error(exc: BaseException) -> str:
     return f"unexpected error ({type(exc).__name__}: {exc})"
 
 
+def failure_kind(exc: BaseException) -> Outcome:
+    """TIMED_OUT for a connection that took too long, UNREACHABLE for a failure before any
+    server was reached (DNS, refused, no route), else FAILED."""
+    chain = list(_causes(exc))
+    if any(isinstance(e, ssl.SSLError | AddressRefused) for e in chain):
+        return Outcome.FAILED  # refused by our guard, or a server's TLS we do not accept
+    for e in chain:
+        if isinstance(e, httpx.ConnectTimeout | httpcore.ConnectTimeout):
+            return Outcome.TIMED_OUT
+        if isinstance(e, DNSFailed | socket.gaierror | ConnectionRefusedError):
+            return Outcome.UNREACHABLE
+        if isinstance(e, OSError) and e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return Outcome.UNREACHABLE
+        if isinstance(e, httpx.ConnectError | httpcore.ConnectError):
+            return Outcome.UNREACHABLE
+    return Outcome.FAILED
+
+
 def _causes(exc: BaseException) -> Iterable[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -707,12 +727,17 @@ def _certificate_error(e: ssl.SSLCertVerificationError) -> str:
 
 
 def _failed(
-    request: FetchRequest, error: str, start: float, *, status: int | None = None
+    request: FetchRequest,
+    error: str,
+    start: float,
+    *,
+    status: int | None = None,
+    outcome: Outcome = Outcome.FAILED,
 ) -> FetchResult:
     return FetchResult(
         key=request.key,
         url=request.url,
-        outcome=Outcome.FAILED,
+        outcome=outcome,
         status=status,
         error=error,
         elapsed=time.monotonic() - start,

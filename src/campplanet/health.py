@@ -30,6 +30,11 @@ def health(state: FeedState | None) -> Health:
     return Health.WORKING
 
 
+def last_success(states: Iterable[FeedState]) -> datetime | None:
+    """When any feed was last fetched successfully (None if none ever was)."""
+    return max((s.last_success for s in states if s.last_success), default=None)
+
+
 # In the order a volunteer should look at them, with the words the pages use.
 LABELS = {
     Health.GONE: "Gone",

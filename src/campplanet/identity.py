@@ -44,7 +44,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from campplanet import policy
-from campplanet.types import FeedState, ParsedEntry, ParsedFeed, StoredEntry
+from campplanet.types import FeedState, ParsedEntry, ParsedFeed, StoredEntry, content_digest
 from campplanet.urls import canonical_link, is_valid_uri
 
 
@@ -103,6 +103,7 @@ def merge_entry(
             feed_url=feed_url,
             key=new.key,
             **_from_feed(new),
+            content_hash=content_digest(new.content, new.summary),
             first_seen=now,
             date=date,
             guid=new.guid,
@@ -115,9 +116,17 @@ def merge_entry(
     else:
         date = stored.date
     merged = replace(
-        stored, **_from_feed(new), guid=new.guid or stored.guid, date=date, last_seen=now
+        stored,
+        **_from_feed(new),
+        content_hash=content_digest(new.content, new.summary),
+        guid=new.guid or stored.guid,
+        date=date,
+        last_seen=now,
     )
-    unchanged = replace(merged, last_seen=stored.last_seen) == stored
+    # The stored text may not have been read (content_hash stands for it): compare by hash.
+    same_text = merged.content_hash == stored.content_hash
+    as_stored = replace(merged, content=stored.content, summary=stored.summary)
+    unchanged = same_text and replace(as_stored, last_seen=stored.last_seen) == stored
     return EntryChange(Change.UNCHANGED if unchanged else Change.UPDATED, merged)
 
 

@@ -5,11 +5,15 @@ oldest post: ``page/1/`` holds the oldest ``planet.items``, and only the newest 
 is partly filled, so a new post changes the front page and the newest archive page while
 every older page keeps its posts, its address and its bytes.
 
-An archive page's template receives a :class:`Page` and a :class:`SiteInfo`; its
-fingerprint is a digest of their ``repr`` (see :func:`fingerprint`), so whatever a template
-may print from them is covered, and a page whose fingerprint did not change renders the same
-bytes. The few fields left out of ``repr`` are derived from fields that are in it (an
-entry's text from its ``content_hash``, cut by settings that are in the theme signature).
+The entries come from a :class:`Shown`: in memory (:class:`ShownList`) or read from the
+storage a page at a time (:class:`campplanet.views.StoredShown`).
+
+An archive page's template receives a :class:`Page` made of its entries' views and a
+:class:`SiteInfo`. Its fingerprint (:func:`fingerprint`) is a digest of what those are made
+of: each entry's version token (which changes whenever anything its view is made of does),
+each of its blogs' :class:`~campplanet.types.FeedRef`, the ``repr`` of the SiteInfo, the
+page's place in the archive and the theme signature (settings, theme files, code). Equal
+fingerprints render equal bytes, whatever fields a template prints.
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -32,6 +36,32 @@ from campplanet.types import EntryView, FeedRef, FeedView
 
 if TYPE_CHECKING:
     from campplanet.render import Output
+
+
+class Shown(Protocol):
+    """The entries a planet shows, newest first."""
+
+    def __len__(self) -> int: ...
+
+    def views(self, start: int, stop: int, *, text: bool = True) -> list[EntryView]:
+        """The views of the entries at positions ``start`` to ``stop``. Without ``text``,
+        content and summary may be left empty (``content_hash`` stands for them)."""
+        ...
+
+    def versions(self) -> Iterator[tuple[str, FeedRef]]:
+        """Every entry's version token and its blog, in order (see :func:`fingerprint`)."""
+        ...
+
+
+class ShownList(list[EntryView]):
+    """Shown entries held in memory (tests, and sites built without a database)."""
+
+    def views(self, start: int, stop: int, *, text: bool = True) -> list[EntryView]:
+        return self[start:stop]
+
+    def versions(self) -> Iterator[tuple[str, FeedRef]]:
+        for entry in self:
+            yield repr(entry), entry.feed
 
 
 @dataclass(slots=True)  # not frozen: building 20,000 frozen ones is measurably slower
@@ -184,11 +214,38 @@ def make_page(
     return Page(number, page_path(number), page_root(number), days, newer, older)
 
 
-def fingerprint(page: Page, info: SiteInfo, signature: bytes) -> str:
-    """A digest of what an archive page's template receives, with the theme ``signature``:
-    equal digests render equal bytes."""
+def fingerprints(
+    shown: Shown, per_page: int, info: SiteInfo, signature: bytes
+) -> Iterator[tuple[int, str]]:
+    """(number, fingerprint) of every archive page, reading each entry's version once.
+
+    A fingerprint digests what the page is made of (see the module docstring): equal
+    fingerprints render equal bytes."""
+    total = len(shown)
+    newest = archive_count(total, per_page)
+    versions = shown.versions()
+    for _ in range(page_slice(0, total, per_page).stop):  # the front page: always rendered
+        next(versions)
+    for number in range(newest, 0, -1):  # in display order: the newest archive page first
+        size = len(range(total)[page_slice(number, total, per_page)])
+        page = [next(versions) for _ in range(size)]
+        yield number, _fingerprint(number, newest, page, info, signature)
+
+
+def _fingerprint(
+    number: int,
+    newest: int,
+    versions: Iterable[tuple[str, FeedRef]],
+    info: SiteInfo,
+    signature: bytes,
+) -> str:
     digest = hashlib.sha256(signature)
-    digest.update(repr((page, info)).encode("utf-8", "surrogatepass"))
+    digest.update(repr((number, number == newest, info)).encode("utf-8", "surrogatepass"))
+    blogs: dict[str, FeedRef] = {}
+    for token, feed in versions:
+        digest.update(f"\x1e{token}\x1f{feed.url}".encode("utf-8", "surrogatepass"))
+        blogs[feed.url] = feed
+    digest.update(repr(sorted(blogs.items())).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()[:32]
 
 
@@ -198,7 +255,7 @@ class Site:
 
     settings: Settings
     info: SiteInfo
-    entries: list[EntryView]  # every shown entry, newest first
+    entries: Shown  # every shown entry, newest first
     feeds: list[FeedView]  # every subscription
     last_refresh: datetime | None
     tz: ZoneInfo
@@ -226,15 +283,16 @@ class Site:
     def feed_items(self) -> list[Item]:
         """The newest planet.items entries, each id once, for the merged feeds."""
         if self._feed_items is None:
+            wanted = self.settings.planet.items
             seen: set[str] = set()
-            chosen = []
-            for entry in self.entries:
-                if entry.id in seen:
-                    continue
-                seen.add(entry.id)
-                chosen.append(entry)
-                if len(chosen) == self.settings.planet.items:
-                    break
+            chosen: list[EntryView] = []
+            start = 0
+            while len(chosen) < wanted and start < len(self.entries):
+                for entry in self.entries.views(start, start + wanted):
+                    if entry.id not in seen and len(chosen) < wanted:
+                        seen.add(entry.id)
+                        chosen.append(entry)
+                start += wanted
             self._feed_items = make_items(self.settings, chosen, self.tz)
         return self._feed_items
 

@@ -37,6 +37,7 @@ Camp filters
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -108,20 +109,29 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 _TAG = re.compile(r"<[^>]*>")
+_BLOCK_TAG = re.compile(
+    r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|pre|figure|figcaption|section|"
+    r"article|aside|header|footer|details|summary|hr|table|dd|dt)\b[^>]*>",
+    re.IGNORECASE,
+)
+_SPACE = re.compile(r"\s+")
 
 
-def filter_text(entry: StoredEntry) -> str:
-    """The text camp filters search: title, categories and the entry's text."""
-    return "\n".join([entry.title, *entry.categories, _TAG.sub(" ", entry.content), entry.summary])
+def filter_text(title: str, categories: Iterable[str], content: str, summary: str) -> str:
+    """The text filters search: the title, the categories and the entry's text (markup
+    stripped, entities decoded)."""
+    text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub(" ", content)))
+    return "\n".join([title, *categories, _SPACE.sub(" ", text).strip(), summary])
 
 
-def passes_filter(
-    entry: StoredEntry, *, own: str | None, include: str = "", exclude: str = ""
-) -> bool:
-    """Whether the camp filters let ``entry`` onto the planet."""
-    if not (own or include or exclude):
+def filters_apply(own: str | None, include: str = "", exclude: str = "") -> bool:
+    return bool(own or include or exclude)
+
+
+def passes_filter(text: str, *, own: str | None, include: str = "", exclude: str = "") -> bool:
+    """Whether the filters let an entry whose :func:`filter_text` is ``text`` be shown."""
+    if not filters_apply(own, include, exclude):
         return True
-    text = filter_text(entry)
     if own:
         return _compile(own).search(text) is not None
     if include and _compile(include).search(text) is None:

@@ -11,24 +11,19 @@ is left alone (its mtime kept); others are replaced whole (:mod:`campplanet.file
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
 
-from campplanet import files, formats, jsonfeed, pages, theme, tidy
+from campplanet import files, formats, jsonfeed, pages, theme, tidy, views
 from campplanet.config import Settings
 from campplanet.exceptions import CampplanetError
-from campplanet.pages import Site, SiteInfo
+from campplanet.pages import Shown, ShownList, Site, SiteInfo
 from campplanet.publish import Manifest, Sink
 from campplanet.types import EntryView, FeedView
 
@@ -58,7 +53,7 @@ OUTPUTS: tuple[Output, ...] = (
 )
 
 # The code whose every change may change a page: part of the theme signature.
-CODE = (__file__, pages.__file__, theme.__file__, formats.__file__, tidy.__file__)
+CODE = (__file__, pages.__file__, theme.__file__, formats.__file__, tidy.__file__, views.__file__)
 
 
 @dataclass
@@ -96,7 +91,7 @@ class RenderReport:
 
 def render_site(
     settings: Settings,
-    entries: Sequence[EntryView],
+    entries: Shown | Sequence[EntryView],
     feeds: Sequence[FeedView],
     *,
     last_refresh: datetime | None = None,
@@ -105,7 +100,8 @@ def render_site(
 ) -> RenderReport:
     """Write the site into ``settings.path(settings.planet.output)``.
 
-    ``entries`` are the shown entries, newest first; ``feeds`` every subscription;
+    ``entries`` are the shown entries, newest first (a :class:`~campplanet.pages.Shown`,
+    read a page at a time, or a list); ``feeds`` every subscription;
     ``last_refresh`` the time of the last successful fetch, shown on the subscriptions page;
     ``since`` when the planet began (the date of its feeds while it has no posts);
     ``manifest`` the previous render's :attr:`RenderReport.manifest`, if kept.
@@ -131,7 +127,7 @@ def render_site(
 
 def build_files(
     settings: Settings,
-    entries: Sequence[EntryView],
+    entries: Shown | Sequence[EntryView],
     feeds: Sequence[FeedView],
     *,
     last_refresh: datetime | None = None,
@@ -151,54 +147,45 @@ class _Pages:
     env: jinja2.Environment
     template: str
     site: Site
-    _signature: bytes | None = None
-
-    @property
-    def total(self) -> int:
-        return len(self.site.entries)
-
-    @property
-    def archive_count(self) -> int:
-        return pages.archive_count(self.total, self.settings.planet.items)
 
     def page(self, number: int) -> pages.Page:
-        per_page = self.settings.planet.items
-        chosen = self.site.entries[pages.page_slice(number, self.total, per_page)]
-        return pages.make_page(self.settings, number, chosen, self.total, self.site.tz)
+        entries, per_page = self.site.entries, self.settings.planet.items
+        chosen = pages.page_slice(number, len(entries), per_page)
+        views = entries.views(chosen.start, chosen.stop)
+        return pages.make_page(self.settings, number, views, len(entries), self.site.tz)
 
-    def fingerprint(self, page: pages.Page) -> str:
-        if self._signature is None:
-            self._signature = theme.theme_signature(self.settings, CODE)
-        return pages.fingerprint(page, self.site.info, self._signature)
+    def to_render(self, sink: Sink) -> list[tuple[int, str | None]]:
+        """The front page, always, and every archive page the sink cannot keep as it is,
+        with its fingerprint when written into a folder."""
+        jobs: list[tuple[int, str | None]] = [(0, None)]
+        if sink.out_dir is None:
+            total = len(self.site.entries)
+            archive = pages.archive_count(total, self.settings.planet.items)
+            return jobs + [(n, None) for n in range(archive, 0, -1)]
+        signature = theme.theme_signature(self.settings, CODE)
+        marks = pages.fingerprints(
+            self.site.entries, self.settings.planet.items, self.site.info, signature
+        )
+        for number, mark in marks:
+            if not sink.current(pages.page_path(number), mark):
+                jobs.append((number, mark))
+        return jobs
 
-    def to_render(self, sink: Sink) -> list[int]:
-        """The front page, always, and every archive page the sink cannot keep as it is."""
-        numbers = [0]
-        for number in range(1, self.archive_count + 1):
-            path = pages.page_path(number)
-            if sink.known(path) and sink.current(path, self.fingerprint(self.page(number))):
-                continue
-            numbers.append(number)
-        return numbers
-
-    def render(self, numbers: list[int], sink: Sink) -> Sink:
-        """Render pages into ``sink``; archive pages written into a folder with their
-        fingerprints. The front page receives the whole site, archive pages only what every
-        page knows of it (so what they show is their fingerprint)."""
-        for number in numbers:
+    def render(self, jobs: list[tuple[int, str | None]], sink: Sink) -> None:
+        """Render pages into ``sink``. The front page receives the whole site, archive
+        pages only what every page knows of it (their fingerprints cover that)."""
+        for number, mark in jobs:
             page = self.page(number)
             site: Site | SiteInfo = self.site if page.front else self.site.info
             html = theme.render_template(
                 self.env, self.template, site=site, page=page, root=page.root
             )
-            mark = self.fingerprint(page) if number and sink.out_dir is not None else None
             sink.put(page.path, _encode(html), mark)
-        return sink
 
 
 def _produce(
     settings: Settings,
-    entries: Sequence[EntryView],
+    entries: Shown | Sequence[EntryView],
     feeds: Sequence[FeedView],
     last_refresh: datetime | None,
     since: datetime | None,
@@ -210,71 +197,25 @@ def _produce(
     site = Site(
         settings=settings,
         info=pages.site_info(settings, outputs),
-        entries=list(entries),
+        entries=entries if hasattr(entries, "versions") else ShownList(entries),
         feeds=list(feeds),
         last_refresh=last_refresh,
         tz=ZoneInfo(settings.planet.timezone),
         since=since,
     )
-    with contextlib.ExitStack() as stack:
-        collect = []  # pages a second process renders while this one does the rest
-        for output in outputs:
-            if output.paged:
-                assert output.template is not None
-                paged = _Pages(settings, env, output.template, site)
-                mine, theirs = _share(paged.to_render(sink))
-                paged.render(mine[:1], sink)  # the front page compiles what a child inherits
-                if theirs:
-                    collect.append(stack.enter_context(_elsewhere(paged, theirs, sink.out_dir)))
-                paged.render(mine[1:], sink)
-            elif output.template is not None:
-                text = theme.render_template(env, output.template, site=site, root="")
-                sink.put(output.path, _encode(text))
-            elif output.build is not None:
-                sink.put(output.path, _encode(output.build(site)))
-        for future in collect:
-            sink.merge(future.result())
+    for output in outputs:
+        if output.paged:
+            assert output.template is not None
+            paged = _Pages(settings, env, output.template, site)
+            paged.render(paged.to_render(sink), sink)
+        elif output.template is not None:
+            text = theme.render_template(env, output.template, site=site, root="")
+            sink.put(output.path, _encode(text))
+        elif output.build is not None:
+            sink.put(output.path, _encode(output.build(site)))
     return sink
 
 
 def _encode(text: str) -> bytes:
     # Anything unencodable left by a theme (a lone surrogate) becomes U+FFFD, not a crash.
     return text.encode("utf-8", "replace")
-
-
-# --- a second process for big renders ---------------------------------------------------------
-
-# Above this many pages to render, a forked second process renders about half of them.
-PARALLEL_PAGES = 40
-
-
-def _share(numbers: list[int]) -> tuple[list[int], list[int]]:
-    """The pages this process renders, and those a second process renders (with many pages
-    and a second core). This process also renders every other output, so it takes fewer."""
-    forkable = "fork" in multiprocessing.get_all_start_methods()
-    if len(numbers) < PARALLEL_PAGES or (os.cpu_count() or 1) < 2 or not forkable:
-        return numbers, []
-    split = len(numbers) * 47 // 100
-    return numbers[:split], numbers[split:]
-
-
-_FORKED: _Pages | None = None  # what a forked child renders
-
-
-@contextlib.contextmanager
-def _elsewhere(paged: _Pages, numbers: list[int], out_dir: Path | None) -> Iterator[Future[Sink]]:
-    """Render (and, with ``out_dir``, write) pages in a forked process, which inherits the
-    compiled templates; yields the future of its :class:`Sink`."""
-    global _FORKED
-    _FORKED = paged
-    try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            yield pool.submit(_render_in_child, numbers, out_dir)
-    finally:
-        _FORKED = None
-
-
-def _render_in_child(numbers: list[int], out_dir: Path | None) -> Sink:
-    assert _FORKED is not None
-    return _FORKED.render(numbers, Sink(out_dir))

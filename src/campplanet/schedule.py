@@ -44,9 +44,8 @@ def is_due(state: FeedState, now: datetime) -> bool:
 
 
 def timed_out_last(state: FeedState) -> bool:
-    """Whether the feed's last attempt failed by timing out ("timed out after 30 s",
-    "timed out connecting")."""
-    return (state.last_error or "").startswith("timed out")
+    """Whether the feed's last attempt failed by timing out (its deadline, or connecting)."""
+    return state.last_outcome is Outcome.TIMED_OUT
 
 
 def fetch_order_key(state: FeedState) -> int:
@@ -83,8 +82,8 @@ def record_fetch(
     interval: timedelta = timedelta(0),
 ) -> FeedState:
     """The feed's new state after ``result`` (a new object; ``state`` is not changed)."""
-    succeeded = result.outcome in (Outcome.OK, Outcome.NOT_MODIFIED) and parse_error is None
-    common = {"last_attempt": now, "last_status": result.status}
+    succeeded = result.outcome.succeeded and parse_error is None
+    common = {"last_attempt": now, "last_status": result.status, "last_outcome": result.outcome}
     if succeeded:
         return replace(
             state,

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from campplanet.config import Settings
-from campplanet.health import RANK
+from campplanet.health import RANK, last_success
 from campplanet.storage import Storage
 from campplanet.types import Subscription
-from campplanet.views import build_views
+from campplanet.views import select
 
 
 def feed_status_rows(
@@ -18,8 +18,7 @@ def feed_status_rows(
 ) -> tuple[list[dict[str, Any]], datetime | None]:
     """One row per subscription, and the last successful fetch of any feed."""
     states = storage.feed_states()
-    entries = storage.all_entries(s.url for s in subs)
-    _, feeds = build_views(settings, subs, states, entries)
+    feeds = select(settings, subs, states, storage).feeds
     rows = []
     for sub, view in zip(subs, feeds, strict=True):
         state = states.get(sub.url)
@@ -44,8 +43,7 @@ def feed_status_rows(
             }
         )
     rows.sort(key=lambda r: (RANK[r["health"]], -r["failures"], r["name"].lower()))
-    last = max((s.last_success for s in states.values() if s.last_success), default=None)
-    return rows, last
+    return rows, last_success(states.values())
 
 
 def _short(value: Any) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -23,7 +23,7 @@ import sqlite_utils
 
 from campplanet import tidy, urls
 from campplanet.exceptions import StorageError
-from campplanet.types import FeedState, StoredEntry, content_digest
+from campplanet.types import FeedState, Outcome, StoredEntry, content_digest
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -125,7 +125,21 @@ def _v4(db: sqlite_utils.Database) -> None:
         db.execute("UPDATE feeds SET at_founding = 1 WHERE added = ?", [founded])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """Each entry row carries the revision of the write that last changed it (unique
+    across the database, see :meth:`Storage.save_entries`): what a page shows is named by
+    its rows' (rowid, revision) pairs, without reading them. Indexes for choosing what is
+    shown without loading every entry. Each feed keeps how its last fetch ended, as a
+    type rather than as words in its error."""
+    db["entries"].add_column("revision", int, not_null_default=0)
+    db["feeds"].add_column("last_outcome", str)
+    db.execute("UPDATE feeds SET last_outcome = 'timed_out' WHERE last_error LIKE 'timed out%'")
+    db["entries"].create_index(["first_seen"], index_name="entries_first_seen")
+    db["entries"].create_index(["canonical_link"], index_name="entries_link")
+    db["entries"].create_index(["guid"], index_name="entries_guid")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -182,6 +196,8 @@ def _from_row(cls: type, row: dict[str, Any], times: set[str]) -> Any:
         values[name] = parse_time(values[name])
     for name in _BOOLS & values.keys():
         values[name] = bool(values[name])
+    if values.get("last_outcome") is not None:
+        values["last_outcome"] = Outcome(values["last_outcome"])
     return cls(**values)
 
 
@@ -206,6 +222,30 @@ def _rederive(row: tuple[Any, ...]) -> tuple[Any, ...] | None:
 
 _ENTRY_COLUMNS = _field_names(StoredEntry)
 _ENTRY_SELECT = ", ".join(f"entries.{name}" for name in _ENTRY_COLUMNS)
+# The same columns without the text (content, summary): content_hash stands for it.
+_SLIM_SELECT = ", ".join(
+    "''" if name in ("content", "summary") else f"entries.{name}" for name in _ENTRY_COLUMNS
+)
+_CANDIDATE = (
+    "e.rowid, e.feed_url, e.key, e.guid, e.canonical_link, e.date, e.first_seen, e.backdated"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What choosing the shown entries reads of a stored entry (see ``Storage.candidates``)."""
+
+    rowid: int
+    feed_url: str
+    key: str
+    guid: str | None
+    canonical_link: str | None
+    date: str  # as stored: sorts as text
+    first_seen: str
+    backdated: int
+    text: tuple[str, str, str, str] | None = None  # title, categories (JSON), content, summary
+
+
 _ENTRY_TIME_AT = tuple(i for i, name in enumerate(_ENTRY_COLUMNS) if name in _ENTRY_TIMES)
 _ENTRY_BOOL_AT = tuple(i for i, name in enumerate(_ENTRY_COLUMNS) if name in _BOOLS)
 _ENTRY_CATEGORIES_AT = _ENTRY_COLUMNS.index("categories")
@@ -336,21 +376,35 @@ class Storage:
 
     # --- entries -----------------------------------------------------------------------
 
-    def entries_of(self, feed_url: str) -> list[StoredEntry]:
+    def entries_of(self, feed_url: str, *, text: bool = True) -> list[StoredEntry]:
+        """The entries of one feed. Without ``text``, content and summary are left empty
+        (``content_hash`` stands for them): what merging a fetch needs."""
+        select = _ENTRY_SELECT if text else _SLIM_SELECT
         cursor = self.db.conn.execute(
-            f"SELECT {_ENTRY_SELECT} FROM entries WHERE feed_url = ?", [feed_url]
+            f"SELECT {select} FROM entries WHERE feed_url = ?", [feed_url]
         )
         return [_entry_from_tuple(row) for row in cursor]
 
     def save_entries(self, entries: Iterable[StoredEntry]) -> None:
-        """Insert or replace entries (inside a transaction)."""
+        """Insert or replace entries (inside a transaction), all under one new revision."""
         rows = []
         for entry in entries:
             row = _to_row(entry, _ENTRY_TIMES)
             row["content_hash"] = content_digest(entry.content, entry.summary)
             rows.append(row)
         if rows:
+            revision = self._next_revision()
+            for row in rows:
+                row["revision"] = revision
             self._upsert("entries", rows, ("feed_url", "key"))
+
+    def _next_revision(self) -> int:
+        """A number no earlier write of entries used (inside the writer's transaction)."""
+        (value,) = self.db.execute(
+            "INSERT INTO meta (name, value) VALUES ('revision', '1') ON CONFLICT (name) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER)"
+        ).fetchone()
+        return value
 
     def _upsert(self, table: str, rows: list[dict[str, Any]], pk: tuple[str, ...]) -> None:
         # Plain SQL rather than Table.upsert_all: sqlite-utils commits on its own, which would
@@ -364,21 +418,116 @@ class Storage:
         )
         self.db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
 
-    def all_entries(self, feed_urls: Iterable[str]) -> Iterator[StoredEntry]:
-        """Entries of the given feeds, newest first."""
-        urls = list(feed_urls)
-        if not urls:
-            return
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (url TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM wanted")
-        self.db.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(u,) for u in urls])
+    # --- what is shown: read for campplanet.views.select, kept for the render -----------
+    #
+    # Choosing what the planet shows streams the entries once, without their text unless a
+    # filter needs it, and keeps only the chosen rows' ids, in a temporary table (``picked``,
+    # then ``shown`` in display order). Pages are read from it by position. Temporary tables
+    # belong to this connection: the render that reads them uses the same Storage.
+
+    def choose_from(self, feed_urls: Sequence[str]) -> None:
+        """Read the entries of these subscriptions, in this order of precedence, from now on
+        (for :meth:`candidates` and the queries after it)."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS subs (url TEXT PRIMARY KEY, position)")
+        self.db.execute("DELETE FROM subs")
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO subs VALUES (?, ?)", [(u, n) for n, u in enumerate(feed_urls)]
+        )
+
+    def candidates(self, *, text: bool) -> Iterator[Candidate]:
+        """Every entry of the subscriptions, the earliest seen first (then by subscription
+        order and key: the order in which the same post reached through several
+        subscriptions goes to the first). With ``text``, what filters search."""
+        columns = _CANDIDATE + (", e.title, e.categories, e.content, e.summary" if text else "")
         cursor = self.db.conn.execute(
-            f"SELECT {_ENTRY_SELECT} FROM entries "
-            "JOIN wanted ON wanted.url = entries.feed_url "
-            "ORDER BY date DESC, first_seen DESC, feed_url, key"
+            f"SELECT {columns} FROM entries e JOIN subs ON subs.url = e.feed_url "
+            "ORDER BY e.first_seen, subs.position, e.key"
         )
         for row in cursor:
-            yield _entry_from_tuple(row)
+            yield Candidate(*row[:8], text=row[8:] if text else None)
+
+    def links_in_several_feeds(self) -> set[str]:
+        """Canonical links that entries of more than one subscription carry."""
+        return {
+            link
+            for (link,) in self.db.execute(
+                "SELECT canonical_link FROM entries e JOIN subs ON subs.url = e.feed_url "
+                "WHERE canonical_link IS NOT NULL GROUP BY canonical_link "
+                "HAVING count(DISTINCT feed_url) > 1"
+            )
+        }
+
+    def ids_in_several_feeds(self) -> set[str]:
+        """Ids (guids) that entries of more than one subscription carry."""
+        return {
+            guid
+            for (guid,) in self.db.execute(
+                "SELECT guid FROM entries e JOIN subs ON subs.url = e.feed_url "
+                "WHERE guid IS NOT NULL GROUP BY guid HAVING count(DISTINCT feed_url) > 1"
+            )
+        }
+
+    def links_shared_in_a_feed(self) -> set[tuple[str, str]]:
+        """(feed, canonical link) of every link under which a feed holds several entries."""
+        return set(
+            self.db.execute(
+                "SELECT feed_url, canonical_link FROM entries e JOIN subs ON subs.url = "
+                "e.feed_url WHERE canonical_link IS NOT NULL "
+                "GROUP BY feed_url, canonical_link HAVING count(*) > 1"
+            ).fetchall()
+        )
+
+    def first_import(self, feed_url: str, imported_at: datetime) -> list[StoredEntry]:
+        """The entries a feed's first import found (slim: no text)."""
+        cursor = self.db.conn.execute(
+            f"SELECT {_SLIM_SELECT} FROM entries WHERE feed_url = ? AND first_seen <= ?",
+            [feed_url, format_time(imported_at)],
+        )
+        return [_entry_from_tuple(row) for row in cursor]
+
+    def start_picking(self) -> None:
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS picked (entry INTEGER PRIMARY KEY, placed, "
+            "first_seen, feed_url, key, names_one_post)"
+        )
+        self.db.execute("DELETE FROM picked")
+
+    def pick(self, rows: Iterable[tuple[int, str, str, str, str, bool]]) -> None:
+        """Keep (rowid, placed, first seen, feed, key, link names one post) of shown entries."""
+        self.db.conn.executemany("INSERT INTO picked VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def finish_picking(self) -> int:
+        """Put the picked entries in display order (newest placed first); returns how many."""
+        self.db.execute("DROP TABLE IF EXISTS temp.shown")
+        self.db.execute(
+            "CREATE TEMP TABLE shown (position INTEGER PRIMARY KEY, entry, names_one_post)"
+        )
+        self.db.execute(
+            "INSERT INTO shown SELECT row_number() OVER win - 1, entry, names_one_post "
+            "FROM picked WINDOW win AS "
+            "(ORDER BY placed DESC, first_seen DESC, feed_url DESC, key DESC)"
+        )
+        return self.db.execute("SELECT count(*) FROM shown").fetchone()[0]
+
+    def shown(self, start: int, stop: int, *, text: bool) -> list[tuple[StoredEntry, bool]]:
+        """The shown entries at display positions ``start`` to ``stop``, each with whether
+        its link names one post. Without ``text``, content and summary are left empty."""
+        select = _ENTRY_SELECT if text else _SLIM_SELECT
+        cursor = self.db.conn.execute(
+            f"SELECT {select}, shown.names_one_post FROM shown JOIN entries "
+            "ON entries.rowid = shown.entry WHERE position >= ? AND position < ? "
+            "ORDER BY position",
+            [start, stop],
+        )
+        return [(_entry_from_tuple(row), bool(row[-1])) for row in cursor]
+
+    def shown_revisions(self) -> Iterator[tuple[int, int, str, int]]:
+        """(rowid, revision, feed, link names one post) of every shown entry, in display
+        order: what names the version of each entry a page shows."""
+        yield from self.db.conn.execute(
+            "SELECT entry, revision, feed_url, names_one_post FROM shown JOIN entries "
+            "ON entries.rowid = shown.entry ORDER BY position"
+        )
 
     # --- housekeeping ------------------------------------------------------------------
 

@@ -113,10 +113,10 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
 
 
 def theme_signature(settings: Settings, code: tuple[str, ...]) -> bytes:
-    """A digest of everything but a page's own contents that shapes it: the render
-    settings, every file of the theme's folders and the ``code`` files that render."""
+    """A digest of everything but a page's own contents that shapes it: the settings,
+    every file of the theme's folders and the ``code`` files that render."""
     digest = hashlib.sha256()
-    digest.update(repr(settings.render).encode())
+    digest.update(repr(settings).encode())
     for folder in theme_folders(settings):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             digest.update(f"\x1e{path}\x1f".encode("utf-8", "surrogateescape"))

@@ -53,7 +53,13 @@ class Outcome(enum.StrEnum):
     NOT_MODIFIED = "not_modified"  # 304, or the same body as last time
     GONE = "gone"  # 410: stop fetching until the OPML entry changes
     RATE_LIMITED = "rate_limited"  # 429/503; see retry_after
+    TIMED_OUT = "timed_out"  # the feed's deadline passed (or connecting took too long)
+    UNREACHABLE = "unreachable"  # no server reached: DNS, refused, no route to it
     FAILED = "failed"  # anything else that went wrong; see error
+
+    @property
+    def succeeded(self) -> bool:
+        return self in (Outcome.OK, Outcome.NOT_MODIFIED)
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,7 @@ class FeedState:
     next_attempt: datetime | None = None
     gone: bool = False
     problem: str | None = None  # parse warning of the last successful fetch
+    last_outcome: Outcome | None = None  # how the last fetch ended
     imported_at: datetime | None = None  # first successful import (new-feed flood control)
     at_founding: bool = False  # on the subscription list at the planet's first run
 
@@ -235,6 +242,22 @@ def content_digest(content: str, summary: str) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class ParseFailure:
+    """Why a fetched body could not be used as a feed (in plain words)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A feed that failed in a run."""
+
+    url: str  # the subscription
+    reason: str
+    outcome: Outcome
+
+
 @dataclass
 class RunSummary:
     """Counts for the one-line summary a run prints."""
@@ -247,7 +270,7 @@ class RunSummary:
     updated: int = 0
     seconds: float = 0.0
     moved: list[tuple[str, str]] = field(default_factory=list)  # (subscription url, new url)
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (subscription url, reason)
+    failures: list[Failure] = field(default_factory=list)
 
     def line(self) -> str:
         return (

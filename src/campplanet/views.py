@@ -1,18 +1,27 @@
-"""From stored entries to what the planet shows: filtering, de-duplication across
-subscriptions, flood control and order. Pure functions over stored data."""
+"""From stored entries to what the planet shows: flood control, filters, de-duplication
+across subscriptions and order, applied to the store as a stream.
+
+The rules are :mod:`campplanet.policy`'s and :mod:`campplanet.identity`'s; this module applies
+them in one pass over the entries, earliest seen first, reading no entry's text unless a
+filter needs it and keeping nothing but the chosen rows' ids (in the storage's ``shown``
+table, in display order). So choosing and rendering cost memory in proportion to the
+subscriptions and to the pages rendered, not to the entries stored.
+
+:class:`StoredShown` then hands the renderer the shown entries a page at a time.
+"""
 
 from __future__ import annotations
 
+import json
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from campplanet import identity, policy
 from campplanet.config import Settings
 from campplanet.health import health
-from campplanet.types import EntryView, FeedState, FeedView, StoredEntry, Subscription
+from campplanet.storage import Candidate, Storage, parse_time
+from campplanet.types import EntryView, FeedRef, FeedState, FeedView, StoredEntry, Subscription
 from campplanet.urls import publishable
 
 
@@ -29,99 +38,98 @@ class _FeedCounts:
     shown: int = 0
     held_back: int = 0
     filtered_out: int = 0
-    newest: datetime | None = None
+    newest: str = ""  # the newest shown entry's date, as stored
 
 
-def build_views(
+@dataclass(frozen=True)
+class Selection:
+    """What the planet shows: ``shown`` entries (kept in the storage, in display order) and
+    every subscription, in subscription-list order."""
+
+    shown: StoredShown
+    feeds: list[FeedView]
+
+
+def select(
     settings: Settings,
     subscriptions: Sequence[Subscription],
     states: dict[str, FeedState],
-    entries: Iterable[StoredEntry],
-) -> tuple[list[EntryView], list[FeedView]]:
-    """Decide which entries are shown and in what order, and describe every subscription.
-
-    ``entries`` are the stored entries of the current subscriptions. Returns the shown
-    entries, newest first, and one FeedView per subscription in subscription-list order.
-    """
-    order = {sub.url: i for i, sub in enumerate(subscriptions)}
+    storage: Storage,
+) -> Selection:
+    """Decide which stored entries the planet shows, and in what order; describe every
+    subscription. The same post reached through several subscriptions is shown once,
+    under the one that saw it first (then the one listed first)."""
     subs = {sub.url: sub for sub in subscriptions}
-    counts = {sub.url: _FeedCounts() for sub in subscriptions}
-    by_feed: dict[str, list[StoredEntry]] = defaultdict(list)
-    for entry in entries:
-        if entry.feed_url in subs:
-            by_feed[entry.feed_url].append(entry)
-
-    candidates: list[StoredEntry] = []
-    for url, feed_entries in by_feed.items():
-        sub, c, state = subs[url], counts[url], states.get(url)
-        hold = policy.held_back(
-            feed_entries,
-            new_blog=_new_blog(state),
-            imported_at=state.imported_at if state else None,
-            new_feed_items=settings.planet.new_feed_items,
-        )
-        c.stored = len(feed_entries)
-        for entry in feed_entries:
-            if entry.key in hold:
-                c.held_back += 1
-            elif not policy.passes_filter(
-                entry,
-                own=sub.filter,
-                include=settings.filter.include,
-                exclude=settings.filter.exclude,
-            ):
-                c.filtered_out += 1
-            else:
-                candidates.append(entry)
-
-    # The same post through two subscriptions is shown once, under the one that saw it first.
-    shared = identity.shared_links(e for feed in by_feed.values() for e in feed)
-    candidates.sort(key=lambda e: (e.first_seen, order[e.feed_url], e.key))
-    seen: set[str] = set()
-    shown: list[tuple[StoredEntry, bool]] = []
-    for entry in candidates:
-        names_one_post = (entry.feed_url, entry.canonical_link) not in shared
-        keys = identity.same_post_keys(entry, link_names_one_post=names_one_post)
-        if seen.intersection(keys):
-            continue
-        seen.update(keys)
-        shown.append((entry, names_one_post))
-        c = counts[entry.feed_url]
-        c.shown += 1
-        if c.newest is None or entry.date > c.newest:
-            c.newest = entry.date
-
-    feed_views = {
-        sub.url: _feed_view(sub, states.get(sub.url), counts[sub.url]) for sub in subscriptions
-    }
-    refs = {url: view.ref for url, view in feed_views.items()}
+    counts = {url: _FeedCounts() for url in subs}
+    storage.choose_from(list(subs))
+    held = _held_back(settings, states, storage)
+    own_filters = {url: sub.filter for url, sub in subs.items()}
+    include, exclude = settings.filter.include, settings.filter.exclude
+    needs_text = any(policy.filters_apply(f, include, exclude) for f in own_filters.values())
+    shared = storage.links_shared_in_a_feed()
+    several = {"link:" + link for link in storage.links_in_several_feeds()}
+    several |= {"guid:" + guid for guid in storage.ids_in_several_feeds()}
     order_by = settings.render.order
-    shown.sort(
-        key=lambda pair: (
-            policy.placement_date(pair[0], order_by),
-            pair[0].first_seen,
-            pair[0].feed_url,
-            pair[0].key,
-        ),
-        reverse=True,
-    )
-    entry_views = [
-        EntryView(
-            id=identity.entry_id(e, settings.planet.url, link_names_one_post=names_one_post),
-            link=e.link,
-            title=e.title,
-            content=e.content,
-            summary=e.summary,
-            author=e.author,
-            date=policy.placement_date(e, order_by),
-            updated=policy.shown_updated(e),
-            feed=refs[e.feed_url],
-            categories=e.categories,
-            content_hash=e.content_hash,
+
+    seen: set[str] = set()  # same-post keys of shown entries that other feeds also carry
+    picked: list[tuple[int, str, str, str, str, bool]] = []
+    storage.start_picking()
+    for entry in storage.candidates(text=needs_text):
+        c = counts[entry.feed_url]
+        c.stored += 1
+        if entry.key in held.get(entry.feed_url, ()):
+            c.held_back += 1
+            continue
+        if needs_text and not policy.passes_filter(
+            _filter_text(entry), own=own_filters[entry.feed_url], include=include, exclude=exclude
+        ):
+            c.filtered_out += 1
+            continue
+        names_one_post = (entry.feed_url, entry.canonical_link) not in shared
+        keys = several.intersection(
+            identity.same_post_keys(entry, link_names_one_post=names_one_post)
         )
-        for e, names_one_post in shown
-    ]
-    return entry_views, list(feed_views.values())
+        if keys:
+            if not seen.isdisjoint(keys):
+                continue
+            seen.update(keys)
+        c.shown += 1
+        c.newest = max(c.newest, entry.date)
+        placed = policy.placement_date(entry, order_by)
+        picked.append((entry.rowid, placed, entry.first_seen, entry.feed_url, entry.key,
+                       names_one_post))  # fmt: skip
+        if len(picked) >= 1000:
+            storage.pick(picked)
+            picked.clear()
+    storage.pick(picked)
+    total = storage.finish_picking()
+
+    feeds = [_feed_view(sub, states.get(sub.url), counts[sub.url]) for sub in subscriptions]
+    refs = {view.url: view.ref for view in feeds}
+    return Selection(StoredShown(storage, total, refs, settings), feeds)
+
+
+def _held_back(
+    settings: Settings, states: dict[str, FeedState], storage: Storage
+) -> dict[str, set[str]]:
+    """Keys held back by new-feed flood control, for each blog that joined late."""
+    held = {}
+    for url, state in states.items():
+        if _new_blog(state) and state.imported_at is not None:
+            held[url] = policy.held_back(
+                storage.first_import(url, state.imported_at),
+                new_blog=True,
+                imported_at=state.imported_at,
+                new_feed_items=settings.planet.new_feed_items,
+            )
+    return held
+
+
+def _filter_text(entry: Candidate) -> str:
+    assert entry.text is not None
+    title, categories, content, summary = entry.text
+    tags = () if categories == "[]" else json.loads(categories)
+    return policy.filter_text(title, tags, content, summary)
 
 
 def _new_blog(state: FeedState | None) -> bool:
@@ -146,6 +154,66 @@ def _feed_view(sub: Subscription, state: FeedState | None, c: _FeedCounts) -> Fe
         failing_since=state.failing_since if state else None,
         last_error=state.last_error if state else None,
         moved_to=state.fetch_url if state else None,
-        updated=c.newest,
+        updated=parse_time(c.newest) if c.newest else None,
         new_blog=_new_blog(state),
     )
+
+
+def entry_view(
+    entry: StoredEntry, feed: FeedRef, settings: Settings, *, link_names_one_post: bool
+) -> EntryView:
+    """A shown entry as the templates and merged feeds see it."""
+    return EntryView(
+        id=identity.entry_id(entry, settings.planet.url, link_names_one_post=link_names_one_post),
+        link=entry.link,
+        title=entry.title,
+        content=entry.content,
+        summary=entry.summary,
+        author=entry.author,
+        date=policy.placement_date(entry, settings.render.order),
+        updated=policy.shown_updated(entry),
+        feed=feed,
+        categories=entry.categories,
+        content_hash=entry.content_hash,
+    )
+
+
+class StoredShown:
+    """The shown entries, newest first, read from the storage a page at a time (see
+    :class:`campplanet.pages.Shown`)."""
+
+    def __init__(
+        self, storage: Storage, total: int, refs: dict[str, FeedRef], settings: Settings
+    ) -> None:
+        self.storage = storage
+        self.total = total
+        self.refs = refs
+        self.settings = settings
+
+    def __len__(self) -> int:
+        return self.total
+
+    def views(self, start: int, stop: int, *, text: bool = True) -> list[EntryView]:
+        return [
+            entry_view(e, self.refs[e.feed_url], self.settings, link_names_one_post=one)
+            for e, one in self.storage.shown(start, stop, text=text)
+        ]
+
+    def versions(self) -> Iterator[tuple[str, FeedRef]]:
+        """For every shown entry, in display order: a token that changes whenever anything
+        its view is made of changes (its row's revision; whether its link names one post),
+        and its blog."""
+        for rowid, revision, feed_url, names_one_post in self.storage.shown_revisions():
+            yield f"{rowid}.{revision}.{names_one_post}", self.refs[feed_url]
+
+
+def build_views(
+    settings: Settings,
+    subscriptions: Sequence[Subscription],
+    states: dict[str, FeedState],
+    storage: Storage,
+) -> tuple[list[EntryView], list[FeedView]]:
+    """Every shown entry, newest first, and every subscription: :func:`select`, read whole
+    (for status and the tests; a render reads the selection a page at a time)."""
+    selection = select(settings, subscriptions, states, storage)
+    return selection.shown.views(0, len(selection.shown)), selection.feeds

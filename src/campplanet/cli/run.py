@@ -66,7 +66,7 @@ class Reporter:
     def feed_done(self, sub: Subscription, result: FetchResult, parse_error: str | None) -> None:
         self.done += 1
         if self.verbose or self.json:
-            if parse_error or result.outcome not in (Outcome.OK, Outcome.NOT_MODIFIED):
+            if parse_error or not result.outcome.succeeded:
                 return  # failures are reported once, with the summary
             word = "ok" if result.outcome is Outcome.OK else "not modified"
             self.emit(
@@ -86,7 +86,8 @@ class Reporter:
                 failed=summary.failed,
                 reason=offline,
             )
-        for url, reason in summary.failures:
+        for failure in summary.failures:
+            url, reason = failure.url, failure.reason
             name = subs[url].title if url in subs else url
             if offline:  # one line said it all; the details only when asked for
                 if self.verbose or self.json:
@@ -104,8 +105,8 @@ class Reporter:
         self.emit("info", summary.line(), **{k: v for k, v in vars(summary).items()})
 
 
-def _network_failure(reason: str) -> str | None:
-    """The kind of a failure that happens before any server answers, if it is one."""
+def _network_failure(reason: str) -> str:
+    """A short name for a failure before any server answered, for the offline message."""
     reason = reason.lower()
     if reason.startswith("dns lookup failed"):
         return "DNS lookup failed"
@@ -113,23 +114,20 @@ def _network_failure(reason: str) -> str | None:
         return "connection refused"
     if "unreachable" in reason or "no route" in reason:
         return "no route to the network"
-    if reason.startswith(("could not connect", "timed out connecting")):
-        return "could not connect"
-    return None
+    return "could not connect"
 
 
 def seems_offline(summary: RunSummary) -> str | None:
-    """What every feed failed with, when they all failed on the way out of this machine
-    (DNS, no route, refused) and on more than one host: then the machine is the likely
-    cause, not the blogs. None otherwise."""
+    """What every feed failed with, when they all failed before reaching any server (DNS,
+    no route, refused) and on more than one host: then the machine is the likely cause,
+    not the blogs. None otherwise."""
     if summary.ok or summary.not_modified or len(summary.failures) < 2:
         return None
-    kinds = {_network_failure(reason) for _, reason in summary.failures}
-    if None in kinds:
+    if any(f.outcome is not Outcome.UNREACHABLE for f in summary.failures):
         return None
-    if len({urlsplit(url).hostname for url, _ in summary.failures}) < 2:
+    if len({urlsplit(f.url).hostname for f in summary.failures}) < 2:
         return None  # one host down is that host's trouble
-    return ", ".join(sorted(k for k in kinds if k))
+    return ", ".join(sorted({_network_failure(f.reason) for f in summary.failures}))
 
 
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
