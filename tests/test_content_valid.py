@@ -93,6 +93,7 @@ CLASSES = [
     "<table><tbody><tr><td>a</td></tr></tbody><thead><tr><td>h</td></tr></thead></table>",
     '<picture><source srcset="a.png" media="bogus" type="image"><img src="b.png"></picture>',
     "<table><caption><marquee><table><tr><td>x</td></tr></table></marquee></caption></table>",
+    "<details><summary><h2>one heading</h2><h2>two</h2></summary></details>",
 ]  # fmt: skip
 
 

@@ -233,8 +233,8 @@ STRUCTURE = [
         "<details><summary>s<span>d</span></summary><ul><li>x</li></ul>y</details>",
     ),
     (
-        "<details><summary><h2>T</h2></summary>y</details>",
-        "<details><summary><h4>T</h4></summary>y</details>",
+        "<details><summary><h2>T</h2><h2>U</h2></summary>y</details>",
+        "<details><summary><h4>T</h4></summary><h4>U</h4>y</details>",
     ),
     ("<figcaption>c</figcaption>", "<div>c</div>"),
     (
@@ -249,6 +249,7 @@ STRUCTURE = [
     # ruby: bases and annotations, or plain text
     ("<ruby>漢<rp>(</rp></ruby>", "漢<span>(</span>"),
     ("<p><rt>x</rt></p>", "<p><span>x</span></p>"),
+    ("<ruby><picture></picture><rt>kan</rt></ruby>", "<span>kan</span>"),
     (
         "<ruby>漢<rp>(</rp><rt>kan</rt><rp>)</rp></ruby>",
         "<ruby>漢<rp>(</rp><rt>kan</rt><rp>)</rp></ruby>",

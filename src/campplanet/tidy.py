@@ -468,7 +468,8 @@ def _tidy(content: str, heading_level: int) -> str:
             if entry.written == "rp" and any(k != "#text" for k in entry.kids or ()):
                 rename(entry, "span")  # rp holds text only
         elif name == "ruby":
-            kids = entry.kids or []
+            # An unwrapped child counts for nothing: it may have been empty.
+            kids = [k for k in entry.kids or () if not isinstance(k, _Open) or k.written]
             shape = "".join(
                 {"rt": "t", "rp": "p"}.get(k.written, "b") if isinstance(k, _Open) else "b"
                 for k in kids
@@ -590,8 +591,14 @@ def _tidy(content: str, heading_level: int) -> str:
                     if name in SPAN_IN_PHRASING_BLOCK:
                         written = "span"
                         break
-                    if container.written == "summary" and written in HEADINGS and not marked:
-                        break  # a summary may hold a heading
+                    if (
+                        container.written == "summary"
+                        and written in HEADINGS
+                        and not marked
+                        and container.extra is None
+                    ):
+                        container.extra = "heading"  # a summary may hold one heading
+                        break
                     while stack:
                         entry = stack.pop()
                         close(entry)
