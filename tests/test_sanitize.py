@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from campplanet import attrvalues
 from campplanet.sanitize import (
     DEFAULT_IFRAME_HOSTS,
     IFRAME_SANDBOX,
@@ -365,9 +366,10 @@ def test_images_lazy_keep_size_and_absolute_srcset() -> None:
     assert img.attrib["src"] == "https://blog.example.org/2024/05/img/a.png"
     assert img.attrib["loading"] == "lazy"
     assert (img.attrib["width"], img.attrib["height"], img.attrib["alt"]) == ("640", "480", "A")
+    # A srcset is all widths or all densities: the density candidate goes.
     assert img.attrib["srcset"] == (
         "https://blog.example.org/2024/05/img/a-320.png 320w, "
-        "https://blog.example.org/img/a-640.png 640w, https://cdn.example/a.png 2x"
+        "https://blog.example.org/img/a-640.png 640w"
     )
 
 
@@ -567,3 +569,184 @@ def test_unclosed_angle_brackets_do_not_cost_quadratic_time() -> None:
     assert time.perf_counter() - started < 10
     for out in outputs:
         assert_inert(out[:20_000])  # html5lib is slow; the output repeats itself
+
+
+# --- attribute values the page can carry: repaired, or dropped -------------------------------
+
+VALID_ATTRIBUTES = [
+    # dir: ltr, rtl or auto only (bdo needs ltr or rtl)
+    ('<p dir="">x</p>', "<p>x</p>"),
+    ('<p dir="RTL">x</p>', '<p dir="rtl">x</p>'),
+    ('<p dir="sideways">x</p>', "<p>x</p>"),
+    ('<bdo dir="auto">x</bdo>', "<bdo>x</bdo>"),
+    # language tags: registered subtags only, "_" read as "-", cut before variants
+    ('<span lang="en_GB">x</span>', '<span lang="en-GB">x</span>'),
+    ('<span lang="de-DE-1996">x</span>', '<span lang="de-DE">x</span>'),
+    ('<span lang="zh-Hant-TW">x</span>', '<span lang="zh-Hant-TW">x</span>'),
+    ('<span lang="ltr">x</span>', "<span>x</span>"),
+    ('<span lang="">x</span>', '<span lang="">x</span>'),
+    (
+        '<a href="/x" hreflang="">x</a>',
+        '<a href="https://blog.example.org/x" rel="nofollow ugc noopener">x</a>',
+    ),
+    # URLs: credentials go, forbidden characters are escaped, impossible hosts and ports go
+    (
+        '<a href="https://user:pass@h.example/x">x</a>',
+        '<a href="https://h.example/x" rel="nofollow ugc noopener">x</a>',
+    ),
+    (
+        '<img src="https://user:pass@h.example/a.png" alt="a">',
+        '<img src="https://h.example/a.png" alt="a" loading="lazy">',
+    ),
+    (
+        '<a href="https://h.example/a b[1]|x%zz#f#g">x</a>',
+        '<a href="https://h.example/a%20b%5B1%5D%7Cx%25zz#f%23g" rel="nofollow ugc noopener">x</a>',
+    ),
+    ('<a href="http://h..example/">x</a>', '<a rel="nofollow ugc noopener">x</a>'),
+    ('<a href="http://h.example:99999/">x</a>', '<a rel="nofollow ugc noopener">x</a>'),
+    ('<a href="http://1.2.3.256/">x</a>', '<a rel="nofollow ugc noopener">x</a>'),
+    ('<a href="http://xn--zz.example/">x</a>', '<a rel="nofollow ugc noopener">x</a>'),
+    (
+        '<a href="\\\\evil.example\\x">x</a>',  # browsers read \ as / in http(s) URLs
+        '<a href="https://evil.example/x" rel="nofollow ugc noopener">x</a>',
+    ),
+    (
+        '<a href="mailto:a b@c.example">x</a>',
+        '<a href="mailto:a%20b@c.example" rel="nofollow ugc noopener">x</a>',
+    ),
+    ('<img src="" alt="a">', '<img loading="lazy" alt="a">'),
+    (
+        '<video src="v.mp4" poster=" " controls="controls" preload="bad"></video>',
+        '<video src="https://blog.example.org/2024/05/v.mp4" controls=""></video>',
+    ),
+    # numbers and keywords
+    (
+        '<table><tr><td colspan="0" rowspan="x" headers="h1">a</td>'
+        '<th scope="Col" colspan="2">b</th></tr></table>',
+        '<table><tbody><tr><td>a</td><th scope="col" colspan="2">b</th></tr></tbody></table>',
+    ),
+    ('<ol start="+3"><li>a</li></ol>', "<ol><li>a</li></ol>"),
+    ('<ol start=" -2 "><li>a</li></ol>', '<ol start="-2"><li>a</li></ol>'),
+    (
+        '<video src="v.mp4"><track src="t.vtt" kind="Captions" srclang="english" label=""></video>',
+        '<video src="https://blog.example.org/2024/05/v.mp4">'
+        '<track src="https://blog.example.org/2024/05/t.vtt" kind="captions"></video>',
+    ),
+    # dates: time takes any date or time string, del and ins a date or a date and time
+    ('<time datetime="2024-02-30">x</time>', "<time>x</time>"),
+    (
+        '<time datetime=" 2024-02-29T10:00:00Z ">x</time>',
+        '<time datetime="2024-02-29T10:00:00Z">x</time>',
+    ),
+    ('<time datetime="PT2H30M">x</time>', '<time datetime="PT2H30M">x</time>'),
+    ('<del datetime="2024-01-02T10:00">x</del>', "<del>x</del>"),
+    ('<ins datetime="2024-01-02">x</ins>', '<ins datetime="2024-01-02">x</ins>'),
+    ('<data value="7">seven</data>', '<data value="7">seven</data>'),
+    # MIME types, media queries, image sizes and candidates
+    (
+        '<picture><source srcset="a.webp" type=" image/webp " media="bogus">'
+        '<img src="a.png" alt=""></picture>',
+        '<picture><source srcset="https://blog.example.org/2024/05/a.webp" type="image/webp">'
+        '<img src="https://blog.example.org/2024/05/a.png" alt="" loading="lazy"></picture>',
+    ),
+    (
+        '<img src="a.png" srcset="a1.png 1x, a2.png 1.0x, a3.png 2X, a4.png 0x, a5.png" alt="">',
+        '<img src="https://blog.example.org/2024/05/a.png"'
+        ' srcset="https://blog.example.org/2024/05/a1.png 1x" alt="" loading="lazy">',
+    ),
+    (
+        '<img src="a.png" sizes="100PX" srcset="b.png 100w" alt="">',
+        '<img src="https://blog.example.org/2024/05/a.png" loading="lazy"'
+        ' srcset="https://blog.example.org/2024/05/b.png 100w" alt="">',
+    ),
+    (  # WordPress writes "auto" first: valid, as every image is lazy-loaded
+        '<img src="a.png" srcset="b.png 100w" sizes="auto, (max-width: 600px) 100vw, 600px">',
+        '<img src="https://blog.example.org/2024/05/a.png"'
+        ' srcset="https://blog.example.org/2024/05/b.png 100w"'
+        ' sizes="auto, (max-width: 600px) 100vw, 600px" loading="lazy">',
+    ),
+    (
+        '<img src="a.png" srcset="b,1.png 1x, c.png 2x," alt="">',
+        '<img src="https://blog.example.org/2024/05/a.png" srcset="https://blog.example.org'
+        '/2024/05/b,1.png 1x, https://blog.example.org/2024/05/c.png 2x" alt="" loading="lazy">',
+    ),
+    # elements that only carry presentation, or are not HTML any more: content kept
+    (
+        '<table><colgroup><col span="2"></colgroup><tr><td>a</td></tr></table>',
+        "<table><tbody><tr><td>a</td></tr></tbody></table>",
+    ),
+    ("<ruby>a<rtc>b</rtc></ruby>", "<ruby>ab</ruby>"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), VALID_ATTRIBUTES)
+def test_attribute_values_are_repaired_or_dropped(source: str, expected: str) -> None:
+    out = sanitize_html(source, BASE)
+    assert out == expected
+    assert_inert(out)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "java\tscript:alert(1)",
+        " \x01javascript:alert(1)",
+        "\\\\javascript:alert(1)",
+        "https://user:pass@www.youtube.com@evil.example/",
+        "data:text/html,x",
+    ],
+)
+def test_url_repair_never_lets_a_bad_scheme_through(url: str) -> None:
+    for base in (BASE, None):
+        out = sanitize_html(f'<a href="{url}">x</a><img src="{url}" alt="">', base)
+        assert_inert(out)
+        assert "@" not in out
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-02-29", "2024-02-29"),
+        ("2023-02-29", None),
+        ("02-29", "02-29"),
+        ("2024-13", None),
+        ("2020-W53", "2020-W53"),
+        ("2021-W53", None),
+        ("10:00:00.123", "10:00:00.123"),
+        ("10:00:00.1234", None),
+        ("24:00", None),
+        ("2024-01-02 10:00+0530", "2024-01-02 10:00+0530"),
+        ("2024-01-02T10:00-00:00", None),
+        ("2024-01-02T10:00+15:00", None),
+        ("P1DT2H", "P1DT2H"),
+        ("P1Y", None),
+        ("1h 30m", "1h 30m"),
+        ("1h 1h", None),
+        ("0999", None),  # "year may be mistyped"
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_time_values(value: str, expected: str | None) -> None:
+    assert attrvalues.time_datetime(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("en", "en"),
+        ("EN-us", "EN-us"),
+        ("haw", "haw"),
+        ("sr-Latn-RS", "sr-Latn-RS"),
+        ("en-US-u-ca-buddhist", "en-US"),
+        ("pt_BR", "pt-BR"),
+        ("en-123", "en"),
+        ("iw", None),  # deprecated for "he"
+        ("x-klingon", None),
+        ("english", None),
+        ("", ""),
+    ],
+)
+def test_language_tags(value: str, expected: str | None) -> None:
+    assert attrvalues.language_tag(value) == expected

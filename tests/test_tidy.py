@@ -7,6 +7,8 @@ from pathlib import Path
 
 import html5lib
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campplanet.parse import ParseError, parse_feed
 from campplanet.sanitize import sanitize_html
@@ -167,3 +169,229 @@ def test_a_cut_between_list_items_or_table_rows_adds_no_stray_text(html):
         assert was_cut and balanced(cut)
         assert not re.search(r"</(li|tr)>\s*…", cut), cut
         parser.parseFragment(cut)
+
+
+# --- structure the page can carry: each class of error the Nu Html Checker found -------------
+
+X = "https://x.org"
+STRUCTURE = [
+    # an image needs a source: without one, its text alternative stands in for it
+    ('<p><img loading="lazy" alt="A &amp; B &lt;3"></p>', "<p>A &amp; B &lt;3</p>"),
+    ('<p><img loading="lazy"></p>', "<p></p>"),
+    (f'<img srcset="{X}/a.png 1x" alt="">', f'<img srcset="{X}/a.png 1x" alt="">'),
+    # sizes goes with width descriptors, and only with them
+    (
+        f'<img src="{X}/a.png" srcset="{X}/b.png 100w" alt="">',
+        f'<img src="{X}/a.png" srcset="{X}/b.png 100w" alt="" sizes="100vw">',
+    ),
+    (f'<img src="{X}/a.png" sizes="50vw" alt="">', f'<img src="{X}/a.png" alt="">'),
+    # time without datetime: its text must be a date, time or duration, and only text
+    (
+        "<p><time></time> <time>2024-02-30</time> <time>2024-02-29</time> <time>soon</time></p>",
+        "<p><span></span> <span>2024-02-30</span> <time>2024-02-29</time> <span>soon</span></p>",
+    ),
+    ("<time><b>2024</b></time>", "<span><b>2024</b></span>"),
+    ('<time datetime="2024-01-02">Tuesday</time>', '<time datetime="2024-01-02">Tuesday</time>'),
+    # source and track belong to media (and source to picture), in their order
+    (f'<p>x<source src="{X}/a.mp4"></p>', "<p>x</p>"),
+    (f'<p><track src="{X}/t.vtt"></p>', "<p></p>"),
+    (
+        f'<picture><source src="{X}/a.webp"><img src="{X}/a.png" alt=""></picture>',
+        f'<picture><source srcset="{X}/a.webp"><img src="{X}/a.png" alt=""></picture>',
+    ),
+    (
+        f'<video><source srcset="{X}/v.mp4 1x"><track src="{X}/t.vtt">'
+        f'<source src="{X}/w.mp4">fallback</video>',
+        f'<video><source src="{X}/v.mp4"><track src="{X}/t.vtt">fallback</video>',
+    ),
+    (
+        f'<video src="{X}/v.mp4"><source src="{X}/w.mp4">text<track src="{X}/t.vtt"></video>',
+        f'<video src="{X}/v.mp4">text</video>',
+    ),
+    (
+        f'<video src="{X}/v.mp4"><audio src="{X}/a.mp3"></audio>fallback</video>',
+        f'<video src="{X}/v.mp4">fallback</video>',
+    ),
+    # a picture is sources and one image, or it is unwrapped
+    (f'<picture><source srcset="{X}/a.webp"></picture>', ""),
+    (
+        f'<picture>text<img src="{X}/a.png" alt=""></picture>',
+        f'text<img src="{X}/a.png" alt="">',
+    ),
+    # details starts with its summary; summary and figcaption need their parent
+    ("<details><p>x</p></details>", "<details><summary>Details</summary><p>x</p></details>"),
+    ("<details>x</details>", "<details><summary>Details</summary>x</details>"),
+    ("<details></details>", "<details><summary>Details</summary></details>"),
+    (
+        "<details><summary>a</summary><summary>b</summary></details>",
+        "<details><summary>a</summary><div>b</div></details>",
+    ),
+    ("<summary>x</summary>", "<div>x</div>"),
+    ("<p><summary>s</summary></p>", "<div><div>s</div></div>"),
+    (
+        "<details><summary>s<div>d</div><ul><li>x</li></ul></summary>y</details>",
+        "<details><summary>s<span>d</span></summary><ul><li>x</li></ul>y</details>",
+    ),
+    (
+        "<details><summary><h2>T</h2><h2>U</h2></summary>y</details>",
+        "<details><summary><h4>T</h4></summary><h4>U</h4>y</details>",
+    ),
+    ("<figcaption>c</figcaption>", "<div>c</div>"),
+    (
+        "<figure><p>x</p><figcaption>c</figcaption><p>y</p></figure>",
+        "<figure><p>x</p><div>c</div><p>y</p></figure>",
+    ),
+    (
+        f'<figure><figcaption>a</figcaption><img src="{X}/a.png" alt=""><figcaption>b</figcaption>'
+        "</figure>",
+        f'<figure><figcaption>a</figcaption><img src="{X}/a.png" alt=""><div>b</div></figure>',
+    ),
+    # ruby: bases and annotations, or plain text
+    ("<ruby>漢<rp>(</rp></ruby>", "漢<span>(</span>"),
+    ("<p><rt>x</rt></p>", "<p><span>x</span></p>"),
+    ("<ruby><picture></picture><rt>kan</rt></ruby>", "<span>kan</span>"),
+    (
+        "<ruby>漢<rp>(</rp><rt>kan</rt><rp>)</rp></ruby>",
+        "<ruby>漢<rp>(</rp><rt>kan</rt><rp>)</rp></ruby>",
+    ),
+    # elements that need an attribute
+    ("<bdo>x</bdo>", "<span>x</span>"),
+    ('<bdo dir="rtl">x</bdo>', '<bdo dir="rtl">x</bdo>'),
+    ("<data>x</data>", "<span>x</span>"),
+    ('<data value="1">x</data>', '<data value="1">x</data>'),
+    # interactive content inside a link: the link goes
+    (
+        f'<a href="{X}/"><details><summary>s</summary>d</details></a>',
+        "<details><summary>s</summary>d</details>",
+    ),
+    (
+        f'<p><a href="{X}/">see <iframe src="https://www.youtube.com/embed/x"></iframe></a></p>',
+        '<p>see <iframe src="https://www.youtube.com/embed/x"></iframe></p>',
+    ),
+    (
+        f'<a href="{X}/"><video src="{X}/v.mp4" controls=""></video></a>',
+        f'<video src="{X}/v.mp4" controls=""></video>',
+    ),
+    # elements that may not stand inside one another
+    ("<footer><header>h</header></footer>", "<footer><div>h</div></footer>"),
+    ("<dfn><dfn>x</dfn></dfn>", "<dfn><span>x</span></dfn>"),
+    (
+        "<table><tbody><tr><th><h2>x</h2></th></tr></tbody></table>",
+        "<table><tbody><tr><th><span>x</span></th></tr></tbody></table>",
+    ),
+    (
+        "<address><h2>x</h2><article>y</article></address>",
+        "<address><span>x</span><div>y</div></address>",
+    ),
+    # blocks where only phrasing may stand
+    ("<h2>a<ul><li>x</li></ul>b</h2>", "<h4>a</h4><ul><li>x</li></ul>b"),
+    ("<h2>a<h3>b</h3></h2>", "<h4>a</h4><h5>b</h5>"),
+    ("<span>a<hr>b</span>", "<div>a<hr>b</div>"),
+    ("<p>a<div>b</div>c</p>", "<div>a<div>b</div>c</div>"),
+    (
+        "<pre>a<div>b</div><ul><li>c</li></ul>d</pre>",
+        "<pre>a<span>b</span></pre><ul><li>c</li></ul>d",
+    ),
+    ('<q cite="https://x.org/"><div>x</div></q>', "<div><div>x</div></div>"),
+    ("<hgroup><h1>T</h1><p>sub</p></hgroup>", "<div><h4>T</h4><p>sub</p></div>"),
+    # lists hold list items only, even without any
+    ("<ul>text<b>x</b><br></ul>", "<ul><li>text</li><li><b>x</b></li><li><br></li></ul>"),
+    # tables: every column and row has a cell starting in it; caption first; groups in order
+    (
+        '<table><tbody><tr><td colspan="3">a</td></tr></tbody></table>',
+        "<table><tbody><tr><td>a</td></tr></tbody></table>",
+    ),
+    (
+        '<table><tbody><tr><td colspan="2">a</td><td>b</td></tr><tr><td>c</td></tr></tbody>'
+        "</table>",
+        "<table><tbody><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></tbody></table>",
+    ),
+    (
+        '<table><tbody><tr><td rowspan="3">a</td><td>b</td></tr><tr><td>c</td></tr></tbody>'
+        "</table>",
+        '<table><tbody><tr><td rowspan="2">a</td><td>b</td></tr><tr><td>c</td></tr></tbody>'
+        "</table>",
+    ),
+    (
+        "<table><tbody><tr></tr><tr><td>a</td></tr><tr> </tr></tbody></table>",
+        "<table><tbody><tr><td>a</td></tr> </tbody></table>",
+    ),
+    (
+        "<table><tbody><tr><td>a</td></tr></tbody><caption>c</caption></table>",
+        "<table><caption>c</caption><tbody><tr><td>a</td></tr></tbody></table>",
+    ),
+    (
+        "<table><caption>a</caption><tbody><tr><td>x</td></tr></tbody><caption>b</caption></table>",
+        "<table><caption>a b</caption><tbody><tr><td>x</td></tr></tbody></table>",
+    ),
+    (
+        "<table><tbody><tr><td>a</td></tr></tbody><thead><tr><th>h</th></tr></thead></table>",
+        "<table><tbody><tr><td>a</td></tr></tbody><tbody><tr><th>h</th></tr></tbody></table>",
+    ),
+    (
+        "<table><tfoot><tr><td>f</td></tr></tfoot><tbody><tr><td>a</td></tr></tbody></table>",
+        "<table><tbody><tr><td>f</td></tr></tbody><tbody><tr><td>a</td></tr></tbody></table>",
+    ),
+    (
+        "<table><caption><table><tbody><tr><td>x</td></tr></tbody></table></caption></table>",
+        "<table><caption><div><div><div><div>x</div></div></div></div></caption></table>",
+    ),
+    ('<hr width="50">', "<hr>"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), STRUCTURE)
+def test_structure_made_valid(source, expected):
+    out = tidy_html(source)
+    assert out == expected
+    assert tidy_html(out) == out
+    html5lib.HTMLParser(strict=True).parseFragment(out)
+
+
+# --- property: random nestings of the elements involved parse without a single error ---------
+
+NESTED_TAGS = [
+    "time", "source", "track", "details", "summary", "img", "a", "p", "span", "b", "ul", "ol",
+    "li", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "caption", "picture", "video",
+    "audio", "figure", "figcaption", "ruby", "rt", "rp", "h2", "h3", "pre", "div", "bdo",
+    "data", "hr", "br", "dfn", "header", "footer", "address", "q", "iframe", "hgroup",
+    "button", "font", "dialog", "marquee", "col",
+]  # fmt: skip
+NESTED_ATTRIBUTES = [
+    ' dir=""', ' dir="RTL"', ' dir="up"', ' lang="en_GB"', ' lang="english"',
+    ' href="https://user:pass@h.example/a b"', ' href="http://h..example/"', ' href="/x"',
+    ' src="x.png"', ' src=""', ' src="https://www.youtube.com/embed/v"', ' srcset="a.png 100w"',
+    ' srcset="a.png 1x, b.png 1x"', ' sizes="50vw"', ' alt="pic"', ' datetime="2024-02-30"',
+    ' datetime="2024-01-02"', ' colspan="5"', ' rowspan="0"', ' rowspan="9"', ' controls',
+    ' value="1"', ' kind="bogus"', ' type="video/mp4"', ' open',
+]  # fmt: skip
+NESTED_VOID = {"img", "source", "track", "hr", "br", "col"}
+
+
+def _element(parts: tuple[str, list[str], list[str]]) -> str:
+    tag, attributes, children = parts
+    start = f"<{tag}{''.join(attributes)}>"
+    return (
+        start + "".join(children) if tag in NESTED_VOID else f"{start}{''.join(children)}</{tag}>"
+    )
+
+
+NESTINGS = st.recursive(
+    st.sampled_from(["", "x", "2024-01-02", " ", "a &amp; b"]),
+    lambda children: st.tuples(
+        st.sampled_from(NESTED_TAGS),
+        st.lists(st.sampled_from(NESTED_ATTRIBUTES), max_size=3),
+        st.lists(children, max_size=4),
+    ).map(_element),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(NESTINGS, min_size=1, max_size=3).map("".join))
+def test_random_nestings_come_out_as_html_without_parse_errors(fragment):
+    out = tidy_html(sanitize_html(fragment, "https://blog.example.org/post/"))
+    assert tidy_html(out) == out
+    # Strict: any parse error raises (html5lib does not check content models; the validator
+    # test, test_content_valid.py, does).
+    html5lib.HTMLParser(strict=True).parseFragment(out)

@@ -7,16 +7,26 @@ from the configured video hosts only (https, sandboxed). Everything else goes: s
 event handlers, styles, forms, ``base``/``meta``/``link``/``object``/``embed``, SVG and
 MathML, ``javascript:``/``data:``/``vbscript:`` URLs. Relative URLs, including each
 ``srcset`` candidate, are made absolute against the given base.
+
+What survives is also valid HTML: every attribute value is checked against its grammar
+(:mod:`campplanet.attrvalues`) and repaired or dropped; URLs lose any user name and password
+and have the characters HTML forbids in them percent-encoded, and a URL whose host cannot be
+valid goes. Structure (which element may stand where) is :mod:`campplanet.tidy`'s job.
 """
 
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
+import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import nh3
+
+from campplanet import attrvalues
 
 DEFAULT_IFRAME_HOSTS = (
     "www.youtube.com",
@@ -25,7 +35,9 @@ DEFAULT_IFRAME_HOSTS = (
     "player.vimeo.com",
 )
 
-TAGS = (nh3.ALLOWED_TAGS - {"map", "area"}) | {
+# col/colgroup carry only presentation (their attributes are obsolete or unsafe) and make the
+# table model fail when their spans disagree with the rows; rtc is not HTML any more.
+TAGS = (nh3.ALLOWED_TAGS - {"map", "area", "col", "colgroup", "rtc"}) | {
     "iframe",
     "video",
     "audio",
@@ -44,6 +56,10 @@ ATTRIBUTES: dict[str, set[str]] = {
     "source": {"src", "srcset", "type", "media", "sizes"},
     "track": {"src", "kind", "srclang", "label"},
     "time": {"datetime"},
+    "data": {"value"},
+    # headers names ids, and ids do not survive: it could only point at nothing.
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 URL_ATTRIBUTES = {"href", "src", "poster", "cite"}
@@ -120,44 +136,223 @@ def strip_invalid_xml_chars(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
-_PLAIN_ABSOLUTE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:[/?#][^\s\\]*)?", re.ASCII)
+# An http(s) URL that is already valid as it stands: an ASCII host name whose last label
+# starts with a letter (so it is no IPv4 address), a port of at most four digits, and only
+# characters URLs may hold, percent signs starting an escape. Most URLs in feeds look so.
+_URL_CHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})"
+_PLAIN_ABSOLUTE = re.compile(
+    r"https?://(?:(?!xn--)[A-Za-z0-9_-]{1,63}\.)*(?!xn--)[A-Za-z][A-Za-z0-9_-]{0,62}\.?"
+    rf"(?::[0-9]{{0,4}})?(?:/{_URL_CHAR}*)?(?:\?(?:{_URL_CHAR}|\?)*)?(?:#(?:{_URL_CHAR}|\?)*)?",
+    re.ASCII,
+)
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_URL_IGNORED = re.compile(r"[\t\n\r]")
+# RFC 3986, appendix B: scheme, authority, path, query, fragment.
+_URL_PARTS = re.compile(r"(?:([^:/?#]+):)?(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?", re.S)
+# What may not stand unescaped in a path, query or fragment: controls, space, the characters
+# RFC 3986 excludes, and a % that starts no escape. A fragment may not hold a second "#".
+_URL_FORBIDDEN = re.compile(r'%(?![0-9A-Fa-f]{2})|[\x00-\x20"<>\[\\\]^`{|}\x7f-\x9f]')
+_FRAGMENT_FORBIDDEN = re.compile(r'%(?![0-9A-Fa-f]{2})|[\x00-\x20"<>\[\\\]^`{|}#\x7f-\x9f]')
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}", re.ASCII)
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+                   r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")  # fmt: skip
+
+
+def _escape(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode())
+
+
+def _valid_host(host: str) -> bool:
+    """A host the validator accepts: a DNS name (labels of letters, digits, "-", "_"; IDN
+    labels that encode to such), a dotted-decimal IPv4 address or a bracketed IPv6 one."""
+    if host.startswith("["):
+        try:
+            return host.endswith("]") and bool(ipaddress.IPv6Address(host[1:-1]))
+        except ValueError:
+            return False
+    name = host[:-1] if host.endswith(".") else host
+    if not name or len(name) > 253:
+        return False
+    if not name.isascii():
+        if any(
+            not (c.isascii() or unicodedata.category(c)[0] in "LMN") for c in name
+        ):  # symbols, spaces, controls: UTS 46 refuses many of them
+            return False
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            return False
+    labels = name.split(".")
+    for label in labels:
+        if not _HOST_LABEL.fullmatch(label):
+            return False
+        if label[:4].lower() == "xn--":
+            try:
+                label[4:].encode("ascii").decode("punycode")
+            except UnicodeError:
+                return False
+    last = labels[-1]
+    if last.isdigit() or last[:2].lower() == "0x":  # then the whole host is read as IPv4
+        return bool(_IPV4.fullmatch(name))
+    return True
 
 
 def _safe_url(value: str, base: str | None) -> str | None:
-    value = value.strip()
+    """The URL made absolute against ``base`` and valid: None for other schemes than http,
+    https and mailto, and for hosts or ports no URL may have; credentials dropped; forbidden
+    characters percent-encoded (a backslash read as "/", as browsers do in http URLs)."""
+    # As browsers read it: C0 controls and spaces around it, tabs and newlines in it ignored.
+    value = _URL_IGNORED.sub("", value.strip().strip(_C0_AND_SPACE))
     if _PLAIN_ABSOLUTE.fullmatch(value) and "/." not in value:
-        return value  # already absolute http(s): urljoin would return it unchanged
+        return value  # already absolute and valid: urljoin would return it unchanged
+    scheme = _SCHEME.match(value)
+    if scheme is None or scheme.group(1).lower() in ("http", "https"):
+        value = value.replace("\\", "/")
     if base:
         try:
             value = urljoin(base, value)
         except ValueError:
             return None
-    scheme = urlsplit(value).scheme.lower() if ":" in value else ""
-    if scheme and scheme not in URL_SCHEMES:
+    parts = _URL_PARTS.fullmatch(value)
+    if parts is None:
         return None
-    return value
+    scheme, authority, path, query, fragment = parts.groups()
+    scheme_name = (scheme or "").lower()
+    if scheme is not None and (scheme_name not in URL_SCHEMES or not _SCHEME.match(scheme + ":")):
+        return None
+    out = f"{scheme}:" if scheme else ""
+    if authority is not None:
+        host_port = authority.rpartition("@")[2]  # a user name or password goes
+        if host_port.startswith("["):
+            close = host_port.find("]") + 1
+            host, colon, port = (
+                host_port[:close],
+                host_port[close : close + 1],
+                host_port[close + 1 :],
+            )
+            if not close or colon not in ("", ":"):
+                return None
+        else:
+            host, colon, port = host_port.partition(":")
+        if port and (not port.isdigit() or int(port) > 65535):
+            return None
+        if not _valid_host(host):
+            return None
+        out += f"//{host}{colon}{port}"
+    elif scheme_name in ("http", "https"):
+        return None  # "http:x": no host at all
+    out += _URL_FORBIDDEN.sub(_escape, path)
+    if query is not None:
+        out += "?" + _URL_FORBIDDEN.sub(_escape, query)
+    if fragment is not None:
+        out += "#" + _FRAGMENT_FORBIDDEN.sub(_escape, fragment)
+    return out
+
+
+_SRCSET_SPACE = " \t\n\r\f"
+
+
+def _srcset_candidates(value: str) -> list[tuple[str, str]]:
+    """(URL, descriptor) pairs of a srcset, split the way browsers split it (a URL may hold
+    commas, except at its end)."""
+    out = []
+    pos, end = 0, len(value)
+    while True:
+        while pos < end and (value[pos] in _SRCSET_SPACE or value[pos] == ","):
+            pos += 1
+        if pos >= end:
+            return out
+        start = pos
+        while pos < end and value[pos] not in _SRCSET_SPACE:
+            pos += 1
+        url = value[start:pos]
+        if url.endswith(","):
+            out.append((url.rstrip(","), ""))
+            continue
+        start, depth = pos, 0
+        while pos < end and (value[pos] != "," or depth):
+            if value[pos] == "(":
+                depth += 1
+            elif value[pos] == ")" and depth:
+                depth -= 1
+            pos += 1
+        out.append((url, value[start:pos].strip(_SRCSET_SPACE)))
+        pos += 1
 
 
 def _absolute_srcset(value: str, base: str | None) -> str | None:
+    """A valid srcset: candidates with bad URLs or descriptors dropped, all of one kind
+    (widths if any candidate has one, else densities), no width or density twice."""
     candidates = []
-    for candidate in value.split(","):
-        parts = candidate.split()
-        if not parts:
+    for url, descriptor in _srcset_candidates(value):
+        kind = attrvalues.image_descriptor(descriptor)
+        if kind is None:
             continue
-        url = _safe_url(parts[0], base)
-        if url is None or re.search(r"[\s,]", url):
+        url = _safe_url(url, base)
+        if not url:
             continue
-        candidates.append(" ".join([url, *parts[1:2]]))
-    return ", ".join(candidates) or None
+        candidates.append((url, descriptor, kind))
+    widths = any(kind[0] == "w" for _, _, kind in candidates)
+    seen = set()
+    out = []
+    for url, descriptor, kind in candidates:
+        if (kind[0] == "w") != widths or kind in seen:
+            continue
+        seen.add(kind)
+        out.append(f"{url} {descriptor}" if descriptor else url)
+    return ", ".join(out) or None
+
+
+def _enumerated(*values: str) -> Callable[[str], str | None]:
+    allowed = frozenset(values)
+
+    def check(value: str) -> str | None:
+        value = value.strip().lower()
+        return value if value in allowed else None
+
+    return check
+
+
+# Every allowed attribute whose value has a grammar, with what to keep of a value.
+_VALUES: dict[str, Callable[[str], str | None]] = {
+    "dir": _enumerated("ltr", "rtl", "auto"),
+    "lang": attrvalues.language_tag,
+    "hreflang": lambda v: attrvalues.language_tag(v, empty_ok=False),
+    "srclang": lambda v: attrvalues.language_tag(v, empty_ok=False),
+    "colspan": lambda v: attrvalues.integer(v, minimum=1, maximum=1000),
+    "rowspan": lambda v: attrvalues.integer(v, minimum=0, maximum=65534),
+    "start": attrvalues.integer,
+    "scope": _enumerated("row", "col", "rowgroup", "colgroup"),
+    "controls": lambda v: "",  # boolean attributes: present means on
+    "allowfullscreen": lambda v: "",
+    "preload": _enumerated("none", "metadata", "auto", ""),
+    "kind": _enumerated("subtitles", "captions", "descriptions", "chapters", "metadata"),
+    "label": lambda v: v or None,
+    "type": attrvalues.mime_type,
+    "media": attrvalues.media_query_list,
+    "sizes": attrvalues.source_sizes,
+}
+_TIME_VALUES = {"time": attrvalues.time_datetime, "del": attrvalues.date_or_global_datetime}
 
 
 @lru_cache(maxsize=64)
 def _attribute_filter(base: str | None):
     def keep(tag: str, attribute: str, value: str) -> str | None:
-        if attribute in ("srcset",):
+        if attribute == "srcset":
             return _absolute_srcset(value, base)
         if attribute in URL_ATTRIBUTES:
+            if attribute in ("src", "poster") and not value.strip().strip(_C0_AND_SPACE):
+                return None  # must not be empty (and would resolve to the base)
             return _safe_url(value, base)
+        check = _VALUES.get(attribute)
+        if check is not None:
+            value = check(value)
+            if attribute == "dir" and tag == "bdo" and value == "auto":
+                return None  # bdo overrides the direction: it needs one
+            return value
+        if attribute == "datetime":
+            return _TIME_VALUES.get(tag, attrvalues.date_or_global_datetime)(value)
         return value
 
     return keep
