@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from campplanet.config import Settings
+from campplanet.identity import plan_feed_update
 from campplanet.parse import ParseError, parse_feed
 from campplanet.storage import Storage
 from campplanet.types import FeedState, Subscription
-from campplanet.update import plan_feed_update
-from campplanet.views import build_views
+from campplanet.views import select
 
 CORPUS = Path(__file__).parents[1] / "tests" / "data" / "feeds"
 
@@ -53,12 +53,7 @@ def store(parsed: list, copies: int, folder: Path) -> tuple[float, float, int]:
                 url = f"https://feed{n}.example/{copy}"
                 subs.append(Subscription(url=url, title=f"Feed {n}/{copy}"))
                 update = plan_feed_update(
-                    FeedState(url=url, added=now),
-                    storage.entries_of(url),
-                    feed,
-                    now,
-                    founding_run=True,
-                    new_feed_items=3,
+                    FeedState(url=url, added=now), storage.entries_of(url, text=False), feed, now
                 )
                 with storage.transaction():
                     storage.save_feed(update.state)
@@ -66,9 +61,8 @@ def store(parsed: list, copies: int, folder: Path) -> tuple[float, float, int]:
                 entries += len(update.entries)
         stored = time.perf_counter() - start
         start = time.perf_counter()
-        _shown, _ = build_views(
-            Settings(), subs, storage.feed_states(), storage.all_entries(s.url for s in subs)
-        )
+        selection = select(Settings(), subs, storage.feed_states(), storage)
+        selection.shown.views(0, len(selection.shown), text=False)
         selected = time.perf_counter() - start
     return stored, selected, entries
 

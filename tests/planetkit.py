@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from hypothesis import strategies as st
+
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "feeds"
 REPO = Path(__file__).resolve().parents[1]
@@ -133,3 +135,17 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# Links as blogs write them: schemes, host case, ports, paths, queries and fragments.
+URLS = st.builds(
+    lambda scheme, host, port, path, query, frag: (
+        f"{scheme}://{host}{port}/{path}{'?' + query if query else ''}{'#' + frag if frag else ''}"
+    ),
+    st.sampled_from(["http", "https", "HTTP", "Https"]),
+    st.sampled_from(["blog.example.org", "Blog.Example.org", "xn--bcher-kva.example", "127.0.0.1"]),
+    st.sampled_from(["", ":80", ":443", ":8080"]),
+    st.text(alphabet="abc/%-_.~ é", max_size=20),
+    st.text(alphabet="abc=&utm_sorce+;%", max_size=20),
+    st.text(alphabet="ab#", max_size=5),
+)

@@ -461,22 +461,6 @@ def test_add_without_a_scheme_is_refused_clearly(planet: Path) -> None:
     assert "my blog: not an absolute URL (it needs http:// or https://)" in result.output
 
 
-@pytest.mark.parametrize(
-    ("link", "site"),
-    [
-        ("https://medium.com/@x?source=rss-abc------2", "https://medium.com/@x"),
-        ("https://b.example/?utm_source=feed&p=2", "https://b.example/?p=2"),
-        ("https://b.example/", "https://b.example/"),
-        ("javascript:alert(1)", None),
-        (None, None),
-    ],
-)
-def test_site_link(link: str | None, site: str | None) -> None:
-    from campplanet.cli.subscriptions import site_link
-
-    assert site_link(link) == site
-
-
 def test_duplicate_of() -> None:
     from campplanet.cli.subscriptions import duplicate_of
     from campplanet.types import Subscription

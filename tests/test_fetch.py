@@ -205,7 +205,7 @@ def test_hung_server_is_cut_at_the_deadline(farm):
     result = fetch(url)
     assert 0.9 < time.monotonic() - start < 2.0
     assert result.outcome is Outcome.TIMED_OUT and result.error == "timed out after 1 s"
-    # ... and the next run starts it first (schedule.fetch_order)
+    # ... and the next run starts it first (schedule.fetch_order_key)
     state = schedule.record_fetch(FeedState(url=url), result, NOW, random.Random(1))
     assert schedule.timed_out_last(state)
 

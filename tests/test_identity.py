@@ -21,6 +21,7 @@ from campplanet.identity import (
 )
 from campplanet.types import FeedState, ParsedEntry, ParsedFeed
 from campplanet.urls import canonical_link
+from planetkit import URLS
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -49,78 +50,6 @@ def test_entry_key_rule() -> None:
     assert hashed == entry_key("", "", "Title", "<p>c</p>")
     assert hashed != entry_key(None, None, "Title", "<p>d</p>")
     assert len(hashed) == len("sha256:") + 64
-
-
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ("HTTPS://Blog.Example.ORG/post", "https://blog.example.org/post"),
-        ("http://blog.example.org/post", "https://blog.example.org/post"),
-        ("https://blog.example.org:443/post", "https://blog.example.org/post"),
-        ("http://blog.example.org:80/post", "https://blog.example.org/post"),
-        ("https://blog.example.org/post/", "https://blog.example.org/post"),
-        ("https://blog.example.org/post?utm_source=rss&utm_medium=feed", "https://blog.example.org/post"),
-        ("https://blog.example.org/?p=12&utm_campaign=x", "https://blog.example.org/?p=12"),
-        ("https://blog.example.org", "https://blog.example.org/"),
-        ("  https://blog.example.org/a  ", "https://blog.example.org/a"),
-    ],
-)  # fmt: skip
-def test_canonical_link_equates_same_post(a: str, b: str) -> None:
-    assert canonical_link(a) == canonical_link(b)
-
-
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ("https://blog.example.org/post", "https://blog.example.org/Post"),
-        ("https://blog.example.org/?p=1", "https://blog.example.org/?p=2"),
-        ("https://blog.example.org:8080/post", "https://blog.example.org/post"),
-        ("https://a.example.org/post", "https://b.example.org/post"),
-        # a fragment is part of a post's identity: linkblogs, weeknotes pages
-        ("https://blog.example.org/week-23#monday", "https://blog.example.org/week-23#tuesday"),
-        ("https://blog.example.org/post#comments", "https://blog.example.org/post"),
-    ],
-)
-def test_canonical_link_keeps_different_posts_apart(a: str, b: str) -> None:
-    assert canonical_link(a) != canonical_link(b)
-
-
-def test_canonical_link_of_nothing() -> None:
-    assert canonical_link(None) is None
-    assert canonical_link("") is None
-    assert canonical_link("   ") is None
-    assert canonical_link("urn:isbn:123") == "urn:isbn:123"
-    assert canonical_link("https://[broken/") == "https://[broken/"
-
-
-URLS = st.builds(
-    lambda scheme, host, port, path, query, frag: (
-        f"{scheme}://{host}{port}/{path}{'?' + query if query else ''}{'#' + frag if frag else ''}"
-    ),
-    st.sampled_from(["http", "https", "HTTP", "Https"]),
-    st.sampled_from(["blog.example.org", "Blog.Example.org", "xn--bcher-kva.example", "127.0.0.1"]),
-    st.sampled_from(["", ":80", ":443", ":8080"]),
-    st.text(alphabet="abc/%-_.~ é", max_size=20),
-    st.text(alphabet="abc=&utm_sorce+;%", max_size=20),
-    st.text(alphabet="ab#", max_size=5),
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(URLS)
-def test_canonical_link_is_idempotent(url: str) -> None:
-    once = canonical_link(url)
-    assert canonical_link(once) == once
-
-
-@settings(max_examples=300, deadline=None)
-@given(URLS, st.sampled_from(["", "/"]), st.sampled_from(["utm_source=a", "utm_x=1"]))
-def test_canonical_link_ignores_decoration(url: str, slash: str, tracking: str) -> None:
-    base = url.split("#")[0].split("?")[0].strip()
-    plain = canonical_link(base)
-    decorated = base.rstrip("/") + "/" if slash == "/" else base + slash
-    assert canonical_link(decorated) == plain
-    assert canonical_link(f"{base}?{tracking}") == plain
 
 
 @settings(max_examples=300, deadline=None)

@@ -11,12 +11,12 @@ from campplanet.exceptions import OPMLError
 from campplanet.opml import (
     Problem,
     changed_outlines,
-    feed_key,
     lint_opml,
     parse_document,
     read_opml,
     read_subscriptions,
 )
+from campplanet.urls import feed_key
 
 OPML = Path(__file__).parent / "data" / "opml"
 

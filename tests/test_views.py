@@ -14,7 +14,7 @@ from campplanet.health import health
 from campplanet.identity import entry_id, merge_entry
 from campplanet.storage import Storage
 from campplanet.types import FeedState, ParsedEntry, Subscription
-from campplanet.views import build_views, initials
+from campplanet.views import initials, select
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 A = Subscription(url="https://a.example/feed", title="Ann's blog", line=3)
@@ -42,7 +42,8 @@ def views(entries, subs=(A, B), states=None, **settings):
             for url in {e.feed_url for e in entries} | {sub.url for sub in subs}:
                 storage.save_feed((states or {}).get(url) or FeedState(url=url))
             storage.save_entries(entries)
-        return build_views(Settings(**settings), list(subs), states or {}, storage)
+        selection = select(Settings(**settings), list(subs), states or {}, storage)
+        return selection.shown.views(0, len(selection.shown)), selection.feeds
 
 
 def test_newest_first_and_attributed():

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from campplanet.opml import feed_key
 from campplanet.parse import ParseError, parse_feed
 from campplanet.types import FetchResult, Outcome, ParsedFeed
+from campplanet.urls import feed_key
 
 FEED_TYPES = {
     "application/rss+xml": "RSS",

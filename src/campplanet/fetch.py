@@ -48,6 +48,7 @@ import httpx
 from campplanet import __version__, netguard
 from campplanet.config import FetchSettings
 from campplanet.types import FetchRequest, FetchResult, Outcome
+from campplanet.urls import normalise_url
 
 FEED_ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml, application/feed+json, "
@@ -235,7 +236,7 @@ class Fetcher:
         """
         start = time.monotonic()
         allowed = self.settings.timeout
-        url = netguard.normalise_url(request.url)
+        url = normalise_url(request.url)
         host = _host(url)
         try:
             refusal = netguard.check_url(url, allow_private=self.settings.allow_private_networks)
@@ -289,7 +290,7 @@ class Fetcher:
                     start,
                     status=response.status_code,
                 )
-            target = netguard.normalise_url(urljoin(url, location.strip()))
+            target = normalise_url(urljoin(url, location.strip()))
             refusal = netguard.check_url(target, allow_private=self.settings.allow_private_networks)
             if refusal:
                 return _failed(request, f"redirected to {target}: {refusal}", start)

@@ -221,12 +221,6 @@ def same_post_keys(entry: StoredEntry, *, link_names_one_post: bool) -> list[str
     return keys
 
 
-def shared_links(entries: Iterable[StoredEntry]) -> set[tuple[str, str]]:
-    """(feed, canonical link) of every link under which a feed holds several entries."""
-    counts = Counter((e.feed_url, e.canonical_link) for e in entries if e.canonical_link)
-    return {pair for pair, n in counts.items() if n > 1}  # type: ignore[misc]
-
-
 def entry_id(entry: StoredEntry, planet_url: str, *, link_names_one_post: bool = True) -> str:
     """A stable, globally unique id for the merged feeds (see the module docstring)."""
     if entry.guid and is_valid_uri(entry.guid):

@@ -1,4 +1,4 @@
-"""Which URLs and addresses campplanet may fetch, and URLs as people write them.
+"""Which URLs and addresses campplanet may fetch.
 
 Only http and https. Unless private networks are allowed, an address that is loopback,
 private, link-local (cloud metadata services live there), multicast, reserved or
@@ -11,20 +11,9 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from urllib.parse import urlsplit, urlunsplit
-
-from campplanet.urls import normalise_url
+from urllib.parse import urlsplit
 
 ALLOW_HINT = "set fetch.allow_private_networks to allow it"
-
-
-def same_feed_key(url: str) -> str:
-    """Two spellings of the same feed map to one key: scheme, host case, ``www.``, default
-    port, trailing slash and fragment do not matter."""
-    parts = urlsplit(normalise_url(url))
-    host = (parts.netloc or "").lower().removeprefix("www.")
-    path = parts.path.rstrip("/") or "/"
-    return urlunsplit(("", host, path, parts.query, ""))
 
 
 def address_problem(ip: str) -> str | None:
@@ -55,10 +44,6 @@ def _kind(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         if test:
             return kind
     return None
-
-
-def is_public_address(ip: str) -> bool:
-    return address_problem(ip) is None
 
 
 def _literal_ip(host: str) -> str | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from campplanet.exceptions import OPMLError
 from campplanet.types import Subscription
+from campplanet.urls import feed_key, normalise_url
 
 KNOWN_ATTRIBUTES = {
     "text",
@@ -308,17 +309,6 @@ def _name(attrs: dict[str, str]) -> str:
     return clean_name(_attr(attrs, "text") or _attr(attrs, "title"))
 
 
-def feed_key(url: str) -> str:
-    """One key for every spelling of the same feed: scheme, host case, ``www.``, default
-    port, trailing slash and the country domains Blogger redirects to ``.blogspot.com``."""
-    from campplanet import netguard
-
-    key = netguard.same_feed_key(url).removeprefix("//")
-    host, sep, rest = key.partition("/")
-    host = re.sub(r"\.blogspot\.(?:com?\.)?[a-z]{2,3}$", ".blogspot.com", host)
-    return host + sep + rest
-
-
 def _problems_of(
     path: str, doc: Document, allow_private_networks: bool, changed: set[int] | None = None
 ):
@@ -587,7 +577,6 @@ def read_subscriptions(
     line) and left out, and every other blog is still fetched. A file that cannot be used
     at all raises :class:`OPMLError`.
     """
-    from campplanet import netguard
 
     name, doc = _load(path)
     errors = [p for p in _problems_of(name, doc, allow_private_networks) if p.severity == "error"]
@@ -605,7 +594,7 @@ def read_subscriptions(
         avatar = _attr(attrs, "avatar")
         subs.append(
             Subscription(
-                url=netguard.normalise_url(url),
+                url=normalise_url(url),
                 title=_name(attrs),
                 html_url=html_url if re.match(r"^https?://", html_url, re.I) else None,
                 avatar=avatar if re.match(r"^https?://", avatar, re.I) else None,

@@ -22,6 +22,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from campplanet.config import FetchSettings
 from campplanet.encoding import decode_document
 from campplanet.identity import entry_key
 from campplanet.sanitize import (
@@ -36,7 +37,7 @@ from campplanet.types import ParsedEntry, ParsedFeed
 from campplanet.urls import publishable
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-MAX_ENTRIES = 1000  # entries read from one document: the newest, by their own dates
+MAX_ENTRIES = FetchSettings().max_entries  # entries read from one document: the newest
 MAX_TITLE = 300  # characters; longer titles are cut with "…"
 _HTML_START = re.compile(rb"<!doctype\s+html|<html|<head|<body", re.I)
 
@@ -333,7 +334,6 @@ def parse_feed(
         link=feed_link,
         entries=parsed,
         image=_absolute(image.get("href") or feed.get("logo") or feed.get("icon"), url),
-        author=feed_author,
         problem="; ".join(p for p in problems if p) or None,
     )
 
@@ -425,7 +425,6 @@ def _parse_json_feed(
         link=feed_link,
         entries=entries,
         image=_absolute(_url(data.get("icon")) or _url(data.get("favicon")), url),
-        author=feed_author,
         problem="; ".join(p for p in problems if p) or None,
     )
 

@@ -113,7 +113,7 @@ def render_site(
         out_dir.mkdir(parents=True, exist_ok=True)
         files.remove_leftover_temp_files(out_dir)
         sink = Sink(out_dir, previous=manifest or {})
-        _produce(settings, entries, feeds, last_refresh, since, OUTPUTS, sink)
+        _produce(settings, entries, feeds, sink, last_refresh=last_refresh, since=since)
         report.written, report.unchanged = sorted(sink.written), sorted(sink.unchanged)
         report.reused, report.manifest = sink.reused, dict(sorted(sink.manifest.items()))
         report.removed = files.remove_stale_pages(out_dir, sink.paths)
@@ -126,16 +126,11 @@ def render_site(
 
 
 def build_files(
-    settings: Settings,
-    entries: Shown | Sequence[EntryView],
-    feeds: Sequence[FeedView],
-    *,
-    last_refresh: datetime | None = None,
-    since: datetime | None = None,
-    outputs: tuple[Output, ...] = OUTPUTS,
+    settings: Settings, entries: Shown | Sequence[EntryView], feeds: Sequence[FeedView], **context
 ) -> dict[str, bytes]:
-    """Every file of the site, by path relative to the output folder. No I/O but templates."""
-    sink = _produce(settings, entries, feeds, last_refresh, since, outputs, Sink())
+    """Every file of the site, by path relative to the output folder (no I/O but the
+    templates). ``context``: ``last_refresh``, ``since`` and ``outputs``, as for a render."""
+    sink = _produce(settings, entries, feeds, Sink(), **context)
     return dict(sorted(sink.files.items()))
 
 
@@ -187,10 +182,11 @@ def _produce(
     settings: Settings,
     entries: Shown | Sequence[EntryView],
     feeds: Sequence[FeedView],
-    last_refresh: datetime | None,
-    since: datetime | None,
-    outputs: tuple[Output, ...],
     sink: Sink,
+    *,
+    last_refresh: datetime | None = None,
+    since: datetime | None = None,
+    outputs: tuple[Output, ...] = OUTPUTS,
 ) -> Sink:
     """Render every output into ``sink``."""
     env = theme.make_environment(settings)

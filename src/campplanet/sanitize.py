@@ -27,13 +27,9 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 
 from campplanet import attrvalues
+from campplanet.config import RenderSettings
 
-DEFAULT_IFRAME_HOSTS = (
-    "www.youtube.com",
-    "youtube.com",
-    "www.youtube-nocookie.com",
-    "player.vimeo.com",
-)
+DEFAULT_IFRAME_HOSTS = RenderSettings().iframe_hosts  # the setting is their one home
 
 # col/colgroup carry only presentation (their attributes are obsolete or unsafe) and make the
 # table model fail when their spans disagree with the rows; rtc is not HTML any more.

@@ -24,7 +24,6 @@ every rule here can be tested exhaustively.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -51,12 +50,6 @@ def timed_out_last(state: FeedState) -> bool:
 def fetch_order_key(state: FeedState) -> int:
     """Sort key for the start order: 0 for a feed that timed out last time, else 1."""
     return 0 if timed_out_last(state) else 1
-
-
-def fetch_order(states: Sequence[FeedState]) -> list[FeedState]:
-    """``states`` in the order to start their fetches: those that timed out last time
-    first, each group in the order given."""
-    return sorted(states, key=fetch_order_key)
 
 
 def backoff(failures: int) -> timedelta:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, fields
@@ -161,15 +162,14 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
-_FEED_TIMES = {
-    "added",
-    "last_attempt",
-    "last_success",
-    "failing_since",
-    "next_attempt",
-    "imported_at",
-}
-_ENTRY_TIMES = {"published", "updated", "first_seen", "last_seen", "date"}
+def _times(cls: type) -> set[str]:
+    """The fields of a dataclass that hold times (stored as text, see format_time)."""
+    hints = typing.get_type_hints(cls)
+    return {name for name, hint in hints.items() if datetime in (*typing.get_args(hint), hint)}
+
+
+_FEED_TIMES = _times(FeedState)
+_ENTRY_TIMES = _times(StoredEntry)
 _BOOLS = {"gone", "backdated", "at_founding"}
 
 
@@ -446,26 +446,16 @@ class Storage:
         for row in cursor:
             yield Candidate(*row[:8], text=row[8:] if text else None)
 
-    def links_in_several_feeds(self) -> set[str]:
-        """Canonical links that entries of more than one subscription carry."""
-        return {
-            link
-            for (link,) in self.db.execute(
-                "SELECT canonical_link FROM entries e JOIN subs ON subs.url = e.feed_url "
-                "WHERE canonical_link IS NOT NULL GROUP BY canonical_link "
-                "HAVING count(DISTINCT feed_url) > 1"
-            )
-        }
+    def in_several_feeds(self) -> tuple[set[str], set[str]]:
+        """(canonical links, ids) that entries of more than one subscription carry."""
+        return self._in_several_feeds("canonical_link"), self._in_several_feeds("guid")
 
-    def ids_in_several_feeds(self) -> set[str]:
-        """Ids (guids) that entries of more than one subscription carry."""
-        return {
-            guid
-            for (guid,) in self.db.execute(
-                "SELECT guid FROM entries e JOIN subs ON subs.url = e.feed_url "
-                "WHERE guid IS NOT NULL GROUP BY guid HAVING count(DISTINCT feed_url) > 1"
-            )
-        }
+    def _in_several_feeds(self, column: str) -> set[str]:
+        query = (
+            f"SELECT {column} FROM entries e JOIN subs ON subs.url = e.feed_url "
+            f"WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(DISTINCT feed_url) > 1"
+        )
+        return {value for (value,) in self.db.execute(query)}
 
     def links_shared_in_a_feed(self) -> set[tuple[str, str]]:
         """(feed, canonical link) of every link under which a feed holds several entries."""

@@ -114,7 +114,6 @@ class ParsedFeed:
     link: str | None  # the blog's home page
     entries: tuple[ParsedEntry, ...]
     image: str | None = None  # logo/icon URL
-    author: str | None = None
     problem: str | None = None  # e.g. "not well-formed XML at line 12" for a usable but broken feed
 
 

@@ -81,31 +81,8 @@ def refresh(
     """Fetch every due feed, then render the site."""
     subs = subscriptions(settings)
     with open_storage(settings) as storage:
-        return refresh_into(settings, subs, storage, now=now, progress=progress)
-
-
-def refresh_into(
-    settings: Settings,
-    subs: Sequence[Subscription],
-    storage: Storage,
-    *,
-    now: datetime | None = None,
-    progress: Progress | None = None,
-    fetch_feeds: FetchFeeds = fetcher.fetch_feeds,
-) -> tuple[RunSummary, RenderReport]:
-    """Fetch every due feed into ``storage``, then render the site."""
-    summary = fetch_into(
-        settings, subs, storage, now=now, progress=progress, fetch_feeds=fetch_feeds
-    )
-    return summary, render_into(settings, subs, storage)
-
-
-def fetch(
-    settings: Settings, *, now: datetime | None = None, progress: Progress | None = None
-) -> RunSummary:
-    subs = subscriptions(settings)
-    with open_storage(settings) as storage:
-        return fetch_into(settings, subs, storage, now=now, progress=progress)
+        summary = fetch_into(settings, subs, storage, now=now, progress=progress)
+        return summary, render_into(settings, subs, storage)
 
 
 def render(settings: Settings, *, problems: list[Problem] | None = None) -> RenderReport:

@@ -4,7 +4,9 @@
   path and query), for fetching: the fragment goes.
 - :func:`publishable` is the same encoding for a URL campplanet writes into a page or feed:
   the fragment stays, credentials go, and anything but an absolute http(s) URL is refused.
-- :func:`canonical_link` reduces a post's link to what identifies the post.
+- :func:`canonical_link` reduces a post's link to what identifies the post; :func:`feed_key`
+  a feed's URL to what identifies the feed.
+- :func:`home_page` is a blog's home page as the subscription list keeps it.
 - :func:`is_valid_uri` says whether a string is an absolute URI by RFC 3986's grammar.
 """
 
@@ -13,7 +15,17 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)$", re.IGNORECASE)
+# Query parameters that track a reader rather than name a page (Medium adds source=rss-…).
+_TRACKING = re.compile(
+    r"^(?:(?:utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)=.*|source=rss.*)$", re.IGNORECASE
+)
+
+
+def without_tracking(query: str) -> str:
+    """A query string without its tracking parameters, the rest as written."""
+    return "&".join(p for p in query.split("&") if p and not _TRACKING.match(p))
+
+
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
 _ESCAPE = re.compile(r"(%[0-9A-Fa-f]{2})")
@@ -91,16 +103,30 @@ def canonical_link(url: str | None) -> str | None:
     host = parts.hostname.lower()
     if port not in (None, 80, 443):
         host += f":{port}"
-    query = urlencode(
-        [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not TRACKING_PARAMS.match(k)
-        ]
-    )
+    query = urlencode(parse_qsl(without_tracking(parts.query), keep_blank_values=True))
     path = quote(unquote(parts.path.strip()), safe=_PATH_SAFE).rstrip("/") or "/"
     fragment = quote(unquote(parts.fragment), safe=_QUERY_SAFE)
     return urlunsplit(("https", host, path, query, fragment))
+
+
+def feed_key(url: str) -> str:
+    """One key for every spelling of the same feed: scheme, host case, ``www.``, default
+    port, trailing slash, fragment and the country domains Blogger redirects to
+    ``.blogspot.com`` do not matter."""
+    parts = urlsplit(normalise_url(url))
+    host = (parts.netloc or "").lower().removeprefix("www.")
+    host = re.sub(r"\.blogspot\.(?:com?\.)?[a-z]{2,3}$", ".blogspot.com", host)
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("", host, path, parts.query, "")).removeprefix("//")
+
+
+def home_page(url: str | None) -> str | None:
+    """A blog's home page for the subscription list: http(s) only, without tracking
+    parameters."""
+    if not url or not re.match(r"^https?://", url, re.IGNORECASE):
+        return None
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query=without_tracking(parts.query)))
 
 
 # RFC 3986, section 3: scheme ":" hier-part [ "?" query ] [ "#" fragment ], every character

@@ -67,8 +67,8 @@ def select(
     include, exclude = settings.filter.include, settings.filter.exclude
     needs_text = any(policy.filters_apply(f, include, exclude) for f in own_filters.values())
     shared = storage.links_shared_in_a_feed()
-    several = {"link:" + link for link in storage.links_in_several_feeds()}
-    several |= {"guid:" + guid for guid in storage.ids_in_several_feeds()}
+    links, ids = storage.in_several_feeds()
+    several = {"link:" + link for link in links} | {"guid:" + guid for guid in ids}
     order_by = settings.render.order
 
     seen: set[str] = set()  # same-post keys of shown entries that other feeds also carry
@@ -205,15 +205,3 @@ class StoredShown:
         and its blog."""
         for rowid, revision, feed_url, names_one_post in self.storage.shown_revisions():
             yield f"{rowid}.{revision}.{names_one_post}", self.refs[feed_url]
-
-
-def build_views(
-    settings: Settings,
-    subscriptions: Sequence[Subscription],
-    states: dict[str, FeedState],
-    storage: Storage,
-) -> tuple[list[EntryView], list[FeedView]]:
-    """Every shown entry, newest first, and every subscription: :func:`select`, read whole
-    (for status and the tests; a render reads the selection a page at a time)."""
-    selection = select(settings, subscriptions, states, storage)
-    return selection.shown.views(0, len(selection.shown)), selection.feeds

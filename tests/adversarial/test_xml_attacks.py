@@ -103,7 +103,7 @@ def feed_with(kind: str, subset: str, ref: str, *, doctype: str | None = None) -
 
 
 def _all_text(feed) -> str:
-    parts = [feed.title or "", feed.link or "", feed.author or ""]
+    parts = [feed.title or "", feed.link or "", feed.image or ""]
     for e in feed.entries:
         parts += [e.title, e.content, e.summary, e.author or "", *e.categories]
     return "\n".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import signal
@@ -130,7 +131,15 @@ def seems_offline(summary: RunSummary) -> str | None:
     return ", ".join(sorted({_network_failure(f.reason) for f in summary.failures}))
 
 
-def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+def run_options(run: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the options every run command shares and pass a ``reporter`` instead of how it
+    reports (``--quiet``, ``--verbose``, ``--log-format``); ``wait`` is passed on."""
+
+    @functools.wraps(run)
+    def command(quiet: bool, verbose: bool, log_format: str, **kwargs: Any) -> Any:
+        reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
+        return run(reporter=reporter, **kwargs)
+
     command = click.option("-q", "--quiet", is_flag=True, help="Print errors only.")(command)
     command = click.option("-v", "--verbose", is_flag=True, help="A line per feed.")(command)
     command = click.option(
@@ -225,14 +234,9 @@ def _fetch_and_report(settings: Settings, reporter: Reporter, *, render: bool) -
         update.refuse_empty_site(settings, subs, problems)
     with update.open_storage(settings) as storage:
         now = update.now_utc()
+        summary = update.fetch_into(settings, subs, storage, now=now, progress=reporter.feed_done)
         if render:
-            summary, _ = update.refresh_into(
-                settings, subs, storage, now=now, progress=reporter.feed_done
-            )
-        else:
-            summary = update.fetch_into(
-                settings, subs, storage, now=now, progress=reporter.feed_done
-            )
+            update.render_into(settings, subs, storage)
         stale = update.stale_since(storage, settings, now)
     reporter.summary(summary, {s.url: s for s in subs})
     return _exit_code(summary, stale, reporter, left_out=len(problems))
@@ -241,7 +245,7 @@ def _fetch_and_report(settings: Settings, reporter: Reporter, *, render: bool) -
 @main.command()
 @planet_options
 @run_options
-def refresh(settings: Settings, quiet: bool, verbose: bool, log_format: str, wait: float) -> None:
+def refresh(settings: Settings, reporter: Reporter, wait: float) -> None:
     """Fetch every feed in the subscription list, then render the site.
 
     This is the command for cron. Exit status: 0 done (some feeds may have failed; they
@@ -249,35 +253,30 @@ def refresh(settings: Settings, quiet: bool, verbose: bool, log_format: str, wai
     1 every feed failed or the planet is stale, 2 bad settings or a subscription list that
     cannot be read at all, 75 another run holds the lock.
     """
-    reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
-    with guarded(settings, wait, reporter):
-        code = _fetch_and_report(settings, reporter, render=True)
-    sys.exit(code)
+    _run(settings, reporter, wait, render=True)
 
 
 @main.command(name="fetch")
 @planet_options
 @run_options
-def fetch_command(
-    settings: Settings, quiet: bool, verbose: bool, log_format: str, wait: float
-) -> None:
+def fetch_command(settings: Settings, reporter: Reporter, wait: float) -> None:
     """Fetch every due feed and store its entries, without rendering."""
-    reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
+    _run(settings, reporter, wait, render=False)
+
+
+def _run(settings: Settings, reporter: Reporter, wait: float, *, render: bool) -> NoReturn:
     with guarded(settings, wait, reporter):
-        code = _fetch_and_report(settings, reporter, render=False)
+        code = _fetch_and_report(settings, reporter, render=render)
     sys.exit(code)
 
 
 @main.command(name="render")
 @planet_options
 @run_options
-def render_command(
-    settings: Settings, quiet: bool, verbose: bool, log_format: str, wait: float
-) -> None:
+def render_command(settings: Settings, reporter: Reporter, wait: float) -> None:
     """Render the site from the database, without fetching."""
     from campplanet import update
 
-    reporter = Reporter(quiet=quiet, verbose=verbose, log_format=log_format)
     problems: list = []
     with guarded(settings, wait, reporter):
         try:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import click
 
@@ -26,13 +26,13 @@ from campplanet.opml import (
     Problem,
     changed_outlines,
     clean_name,
-    feed_key,
     lint_opml,
     parse_document,
     read_opml,
     read_subscriptions,
 )
 from campplanet.types import FetchRequest, FetchResult, Outcome, Subscription
+from campplanet.urls import feed_key, home_page, normalise_url
 
 EXIT_REFUSED = EXIT_ALL_FAILED  # add refused the blog; check --fetch saw a feed fail
 
@@ -70,7 +70,7 @@ def _as_url(text: str) -> str:
     text = text.strip()
     if "://" not in text and re.match(r"^[\w.-]+\.[a-z]{2,}(?::\d+)?(/|$)", text, re.I):
         text = "https://" + text
-    return netguard.normalise_url(text)
+    return normalise_url(text)
 
 
 def _existing(path: Path, settings: Settings) -> list[Subscription]:
@@ -131,18 +131,6 @@ def _already_site(page: str, same: Subscription, path: Path) -> NoReturn:
         f"line {same.line} (to add another feed of that site, give the feed's address)",
         EXIT_REFUSED,
     )
-
-
-def site_link(url: str | None) -> str | None:
-    """A home page for htmlUrl: http(s) only, without feed tracking parameters (Medium's
-    ``?source=rss-…``, ``utm_*``)."""
-    if not url or not re.match(r"^https?://", url, re.I):
-        return None
-    parts = urlsplit(url)
-    query = "&".join(
-        p for p in parts.query.split("&") if p and not re.match(r"(utm_[a-z]+|source=rss)", p, re.I)
-    )
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 @main.command()
@@ -221,7 +209,7 @@ def add(settings: Settings, url: str, name: str | None, avatar: str | None, filt
         click.echo(f"{found.url} has moved permanently to {feed_url}; using the new address.")
 
     title = clean_name(name or found.feed.title or "") or (urlsplit(feed_url).hostname or feed_url)
-    site = site_link(found.feed.link) or site_link(found.page)
+    site = home_page(found.feed.link) or home_page(found.page)
     new = NewFeed(title, feed_url, html_url=site, avatar=avatar, filter=filter_)
     try:
         if path.exists():
