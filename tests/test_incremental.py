@@ -154,7 +154,16 @@ CHANGES = st.sampled_from(
         "summary only",
         "rename the planet",
         "delete a page",
+        "long post",
+        "burst from one blog",
+        "one post a blog in a row",
+        "show posts whole",
+        "describe the planet",
     ]
+)
+
+LONG = "".join(
+    f"<p>Paragraph {i} of a long post, with a few more words in it.</p>" for i in range(60)
 )
 
 
@@ -206,6 +215,24 @@ def test_any_changes_render_what_a_render_from_scratch_renders(changes, rng):
             elif change == "rename the planet":
                 s = planet.settings
                 planet.settings = replace(s, planet=replace(s.planet, name=f"Planet {serial}"))
+            elif change == "long post":
+                entries.append(entry(serial, date=T0 + timedelta(hours=serial), content=LONG))
+            elif change == "burst from one blog":
+                entries += [
+                    entry(serial * 10 + n, feed(0), date=T0 - timedelta(hours=rng.randrange(90)))
+                    for n in range(5)
+                ]
+            elif change == "one post a blog in a row":
+                s = planet.settings
+                planet.settings = replace(s, render=replace(s.render, per_blog=1))
+            elif change == "show posts whole":
+                s = planet.settings
+                planet.settings = replace(s, render=replace(s.render, content="full"))
+            elif change == "describe the planet":
+                s = planet.settings
+                planet.settings = replace(
+                    s, planet=replace(s.planet, description=f"The camp, {serial}")
+                )
             elif change == "delete a page":
                 pages = sorted(planet.public.glob("page/*/index.html"))
                 if pages:
@@ -262,10 +289,14 @@ def test_a_page_fingerprint_covers_everything_its_template_receives():
         if not f.repr
     }
     assert left_out == {
-        ("Item", "content"),  # the entry's content (content_hash), cut by render settings
+        ("Item", "content"),  # the entry's content (content_hash), folded by render settings
         ("Item", "cut"),  # likewise
+        ("Item", "rest"),  # likewise: the rest of a folded post
+        ("Item", "rest_words"),  # counted from the rest
+        ("Item", "rest_media"),  # likewise
         ("EntryView", "content"),  # content_hash stands for it
         ("EntryView", "summary"),  # content_hash covers it too
         ("Output", "build"),  # code, in the theme signature
+        ("Output", "files"),  # likewise
     }
     assert all(is_dataclass(cls) for cls in (Page, Day, Item, SiteInfo))

@@ -9,7 +9,12 @@ An archive page's template receives a :class:`Page` and a :class:`SiteInfo`; its
 fingerprint is a digest of their ``repr`` (see :func:`fingerprint`), so whatever a template
 may print from them is covered, and a page whose fingerprint did not change renders the same
 bytes. The few fields left out of ``repr`` are derived from fields that are in it (an
-entry's text from its ``content_hash``, cut by settings that are in the theme signature).
+entry's text from its ``content_hash``, folded by settings that are in the theme signature).
+
+Within a page, posts are grouped by day, newest first; within a day, no more than
+``render.per_blog`` posts of one blog follow each other while another blog's post of that day
+can come between them (:func:`spread`). Which page a post is on depends on the date order
+alone, so spreading never moves a post to another page.
 """
 
 from __future__ import annotations
@@ -17,17 +22,17 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from campplanet import formats, health
+from campplanet import camp, formats, health
 from campplanet.config import PlanetSettings, Settings
-from campplanet.tidy import cut_html
+from campplanet.fold import fold_html
 from campplanet.types import EntryView, FeedRef, FeedView
 
 if TYPE_CHECKING:
@@ -44,8 +49,11 @@ class Item:
     time: str  # "21:08 GMT", in planet.timezone
     author: str | None  # the entry's author when it is not just the blog's name
     iso: str  # the entry's date, RFC 3339 in UTC, for <time datetime>
-    content: Markup = field(repr=False)  # tidied, possibly cut; or the summary paragraph
-    cut: bool = field(repr=False)  # the content was shortened: link to the full post
+    content: Markup = field(repr=False)  # tidied: whole, or a long post's opening; or the summary
+    cut: bool = field(repr=False)  # the rest is not on the page: link to the post
+    rest: Markup = field(default=Markup(""), repr=False)  # a folded post's rest, if any
+    rest_words: int = field(default=0, repr=False)  # words in the rest
+    rest_media: int = field(default=0, repr=False)  # images, videos and embeds in the rest
 
     @property
     def feed(self) -> FeedRef:
@@ -54,6 +62,11 @@ class Item:
     @property
     def link(self) -> str | None:
         return self.entry.link
+
+    @property
+    def more(self) -> str:
+        """What a folded post's rest holds: "1,240 more words"."""
+        return formats.more_label(self.rest_words, self.rest_media)
 
 
 @dataclass(frozen=True)
@@ -105,24 +118,31 @@ def site_info(settings: Settings, outputs: tuple[Output, ...]) -> SiteInfo:
     frames = " ".join(f"https://{h}" for h in settings.render.iframe_hosts if _HOST.fullmatch(h))
     csp = (
         "default-src 'none'; script-src 'none'; style-src 'self'; "
-        "img-src http: https: data:; media-src http: https:; "
+        "img-src 'self' http: https: data:; media-src http: https:; "
         f"frame-src {frames or chr(39) + 'none' + chr(39)}; "
         "base-uri 'none'; form-action 'none'"
     )
     return SiteInfo(settings.planet, url, tuple(o for o in outputs if o.media_type), csp)
 
 
-def make_items(settings: Settings, entries: Sequence[EntryView], tz: ZoneInfo) -> list[Item]:
-    summary_only = settings.render.content == "summary"
-    cut_after = settings.render.cut_after
+def make_items(
+    settings: Settings, entries: Sequence[EntryView], tz: ZoneInfo, *, fold: bool = True
+) -> list[Item]:
+    """The entries as the pages show them: whole, folded or summed up as ``render.content``
+    says (``fold=False``: whole, for the merged feeds, which print the entry's own text)."""
+    mode = settings.render.content if fold else "full"
+    words = settings.render.cut_after
     items = []
     for e in entries:
-        if summary_only:
-            content = Markup("<p>%s</p>") % e.summary if e.summary else Markup("")
+        rest, rest_words, rest_media, cut = _NOTHING, 0, 0, False
+        if mode == "summary":
+            content = Markup("<p>%s</p>") % e.summary if e.summary else _NOTHING
             cut = bool(e.link)
+        elif mode == "fold" and words and (folded := fold_html(e.content, words)) is not None:
+            content, rest = Markup(folded.opening), Markup(folded.rest)
+            rest_words, rest_media = folded.words, folded.media
         else:
-            text, cut = cut_html(e.content, cut_after) if cut_after else (e.content, False)
-            content = Markup(text)
+            content = Markup(e.content)
         local = e.date.astimezone(tz)
         items.append(
             Item(
@@ -134,9 +154,48 @@ def make_items(settings: Settings, entries: Sequence[EntryView], tz: ZoneInfo) -
                 iso=formats.rfc3339(e.date),
                 content=content,
                 cut=cut,
+                rest=rest,
+                rest_words=rest_words,
+                rest_media=rest_media,
             )
         )
     return items
+
+
+_NOTHING = Markup("")
+T = TypeVar("T")
+
+
+def spread(items: Sequence[T], per_blog: int, blog: Callable[[T], str]) -> list[T]:
+    """``items`` (one day of a page, newest first) with no more than ``per_blog`` of one blog
+    in a row while another blog's item remains: after ``per_blog`` in a row, the next item of
+    another blog comes first, then the held-back ones go on. Each blog's items keep their
+    order; ``per_blog`` 0 keeps the order as it is."""
+    if per_blog <= 0 or len(items) <= per_blog:
+        return list(items)
+    run, longest, previous = 0, 0, None
+    for item in items:
+        b = blog(item)
+        run = run + 1 if b == previous else 1
+        previous, longest = b, max(longest, run)
+    if longest <= per_blog:
+        return list(items)
+    rest, out = list(items), []
+    previous, run = None, 0
+    while rest:
+        pick = 0
+        if run >= per_blog and blog(rest[0]) == previous:
+            pick = next((i for i, item in enumerate(rest) if blog(item) != previous), 0)
+        item = rest.pop(pick)
+        b = blog(item)
+        run = run + 1 if b == previous else 1
+        previous = b
+        out.append(item)
+    return out
+
+
+def _blog(item: Item) -> str:
+    return item.entry.feed.url
 
 
 def page_path(number: int) -> str:
@@ -175,6 +234,9 @@ def make_page(
         if not days or days[-1].day != item.day:
             days.append(Day(item.day, formats.day_label(item.day), []))
         days[-1].items.append(item)
+    per_blog = settings.render.per_blog
+    for day in days:
+        day.items[:] = spread(day.items, per_blog, _blog)
     newest = archive_count(total, settings.planet.items)
     if number == 0:
         newer, older = None, (page_link(0, newest) if newest else None)
@@ -235,7 +297,7 @@ class Site:
                 chosen.append(entry)
                 if len(chosen) == self.settings.planet.items:
                     break
-            self._feed_items = make_items(self.settings, chosen, self.tz)
+            self._feed_items = make_items(self.settings, chosen, self.tz, fold=False)
         return self._feed_items
 
     def feed(self, url: str) -> FeedView | None:
@@ -268,3 +330,18 @@ class Site:
     @property
     def health_counts(self) -> list[tuple[str, int]]:
         return health.health_counts(self.feeds)
+
+    @property
+    def needing_attention(self) -> list[health.SubscriptionStatus]:
+        """The subscriptions whose feeds are gone, failing or moved: worst first."""
+        return health.needing_attention(self.subscriptions)
+
+    @property
+    def writers(self) -> list[FeedView]:
+        """The blogs with posts on the planet, by name: the "Who writes here" list."""
+        return sorted((f for f in self.feeds if f.shown), key=lambda f: (f.title.casefold(), f.url))
+
+    @property
+    def about(self) -> Markup:
+        """The about page's text (``planet.about``), sanitized and tidied."""
+        return camp.about_html(self.settings, self.url)

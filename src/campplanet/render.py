@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from campplanet import files, formats, jsonfeed, pages, theme, tidy
+from campplanet import camp, colour, files, fold, formats, jsonfeed, pages, theme, tidy
 from campplanet.config import Settings
 from campplanet.exceptions import CampplanetError
 from campplanet.pages import Site, SiteInfo
@@ -43,6 +43,9 @@ class Output:
     media_type: str | None = None  # set for the feeds the pages link to as alternates
     label: str = ""  # how the pages name it ("Atom", "RSS", ...)
     paged: bool = False  # index.html, page/N/index.html: planet.items entries each
+    needs: str = ""  # a planet setting without which there is no such output ("about")
+    # or a builder of files it names itself (the logo, whose name has the file's extension)
+    files: Callable[[Site], dict[str, bytes]] | None = field(default=None, repr=False)
 
 
 OUTPUTS: tuple[Output, ...] = (
@@ -55,10 +58,21 @@ OUTPUTS: tuple[Output, ...] = (
         "feed.json", build=jsonfeed.json_feed, media_type="application/feed+json", label="JSON Feed"
     ),
     Output("opml.xml", template="opml.xml", media_type="text/x-opml", label="OPML"),
+    Output(camp.ABOUT_PATH, template="about.html", needs="about"),
+    Output("logo", files=camp.logo_files, needs="logo"),
 )
 
 # The code whose every change may change a page: part of the theme signature.
-CODE = (__file__, pages.__file__, theme.__file__, formats.__file__, tidy.__file__)
+CODE = (
+    __file__,
+    pages.__file__,
+    theme.__file__,
+    formats.__file__,
+    tidy.__file__,
+    fold.__file__,
+    colour.__file__,
+    camp.__file__,
+)
 
 
 @dataclass
@@ -121,6 +135,7 @@ def render_site(
         report.written, report.unchanged = sorted(sink.written), sorted(sink.unchanged)
         report.reused, report.manifest = sink.reused, dict(sorted(sink.manifest.items()))
         report.removed = files.remove_stale_pages(out_dir, sink.paths)
+        report.removed += files.remove_stale_files(out_dir, sink.paths, camp.stale_paths())
     except OSError as e:
         raise CampplanetError(
             f"cannot write the site into {out_dir}: {e.strerror or e} ({e.filename or out_dir})"
@@ -219,6 +234,8 @@ def _produce(
     with contextlib.ExitStack() as stack:
         collect = []  # pages a second process renders while this one does the rest
         for output in outputs:
+            if output.needs and not getattr(settings.planet, output.needs):
+                continue
             if output.paged:
                 assert output.template is not None
                 paged = _Pages(settings, env, output.template, site)
@@ -228,10 +245,14 @@ def _produce(
                     collect.append(stack.enter_context(_elsewhere(paged, theirs, sink.out_dir)))
                 paged.render(mine[1:], sink)
             elif output.template is not None:
-                text = theme.render_template(env, output.template, site=site, root="")
+                root = "../" * output.path.count("/")
+                text = theme.render_template(env, output.template, site=site, root=root)
                 sink.put(output.path, _encode(text))
             elif output.build is not None:
                 sink.put(output.path, _encode(output.build(site)))
+            elif output.files is not None:
+                for path, data in output.files(site).items():
+                    sink.put(path, data)
         for future in collect:
             sink.merge(future.result())
     return sink
