@@ -47,6 +47,12 @@ def logo_href(logo: str, root: str) -> str:
     return logo if path is None else root + path
 
 
+def rss_image(logo: str) -> bool:
+    """Whether the logo may be an RSS 2.0 channel image, which must be a GIF, JPEG or PNG."""
+    path = logo.split("?", 1)[0].split("#", 1)[0]
+    return Path(path).suffix.lower() in (".gif", ".jpg", ".jpeg", ".png")
+
+
 def stale_paths() -> list[str]:
     """Every file this module may publish: removed when the setting that made it is gone."""
     return [ABOUT_PATH, *(f"logo{suffix}" for suffix in LOGO_SUFFIXES)]

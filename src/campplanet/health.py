@@ -99,9 +99,9 @@ def feed_status(feed: FeedView, tz: ZoneInfo, *, new_feed_items: int = 3) -> Sub
         )
         detail = f"The feed could not be read{since}{reason}.{worked}"
         action = (
-            "Open the feed's address below in a browser. If the blog has moved, change its "
-            "line in feeds.opml (campplanet add finds a blog's feed); if it is down, nothing "
-            "to do: it is tried again at each refresh, less often while it fails."
+            "Open its feed (the link below) in a browser. If the blog has moved, change its "
+            "line in feeds.opml; if it is only down, nothing: it is tried again at later "
+            "refreshes."
         )
     elif state is Health.GONE:
         detail = "The blog says this feed no longer exists (HTTP 410), so it is no longer read."

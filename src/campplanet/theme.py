@@ -109,6 +109,7 @@ def make_environment(settings: Settings) -> jinja2.Environment:
         count=formats.count,
         logo_href=camp.logo_href,
     )
+    env.tests["rss_image"] = camp.rss_image
     env.globals["accent_colours"] = accent_colours
     return env
 
