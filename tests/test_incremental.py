@@ -289,11 +289,9 @@ def test_a_page_fingerprint_covers_everything_its_template_receives():
         if not f.repr
     }
     assert left_out == {
-        ("Item", "content"),  # the entry's content (content_hash), folded by render settings
-        ("Item", "cut"),  # likewise
-        ("Item", "rest"),  # likewise: the rest of a folded post
-        ("Item", "rest_words"),  # counted from the rest
-        ("Item", "rest_media"),  # likewise
+        ("Item", "shape"),  # render.content: in the theme signature
+        ("Item", "words"),  # render.cut_after: likewise
+        ("Item", "_shown"),  # the entry's content (content_hash) as shaped by those two
         ("EntryView", "content"),  # content_hash stands for it
         ("EntryView", "summary"),  # content_hash covers it too
         ("Output", "build"),  # code, in the theme signature

@@ -36,8 +36,8 @@ CUT_AFTER_VOID = frozenset(("hr", "br", "img"))
 # A word goes on across these tags ("<b>Hel</b>lo" is one word); every other tag ends it.
 JOINS = PHRASING | TRANSPARENT
 
-_TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
-_ATTR_VALUE = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
+_TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
+_ATTR_VALUE = r"""(?:[^>"']++|"[^"]*+"|'[^']*+')*+"""
 _JOINING_TAG = re.compile(
     rf"</?(?:{'|'.join(sorted(JOINS, key=len, reverse=True))})\b{_ATTR_VALUE}>", re.IGNORECASE
 )

@@ -10,6 +10,8 @@ fingerprint is a digest of their ``repr`` (see :func:`fingerprint`), so whatever
 may print from them is covered, and a page whose fingerprint did not change renders the same
 bytes. The few fields left out of ``repr`` are derived from fields that are in it (an
 entry's text from its ``content_hash``, folded by settings that are in the theme signature).
+A post's text is folded only when a template prints it, so fingerprinting a page that
+needs no rendering reads none of its posts' text.
 
 Within a page, posts are grouped by day, newest first; within a day, no more than
 ``render.per_blog`` posts of one blog follow each other while another blog's post of that day
@@ -25,7 +27,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -39,9 +41,24 @@ if TYPE_CHECKING:
     from campplanet.render import Output
 
 
+class Shown(NamedTuple):
+    """What the page shows of a post's text."""
+
+    content: Markup  # tidied: whole, or a long post's opening; or the summary paragraph
+    cut: bool = False  # the rest is not on the page: link to the post
+    rest: Markup = Markup("")  # a folded post's rest, if any
+    rest_words: int = 0  # words in the rest
+    rest_media: int = 0  # images, videos and embeds in the rest
+
+
 @dataclass(slots=True)  # not frozen: building 20,000 frozen ones is measurably slower
 class Item:
-    """An entry ready to show: the view plus what the templates print for it."""
+    """An entry ready to show: the view plus what the templates print for it.
+
+    Its text (:attr:`content`, and a folded post's :attr:`rest`) is worked out when a
+    template first asks for it: an archive page whose fingerprint did not change is never
+    rendered, so its posts are never folded.
+    """
 
     entry: EntryView
     title: str
@@ -49,11 +66,9 @@ class Item:
     time: str  # "21:08 GMT", in planet.timezone
     author: str | None  # the entry's author when it is not just the blog's name
     iso: str  # the entry's date, RFC 3339 in UTC, for <time datetime>
-    content: Markup = field(repr=False)  # tidied: whole, or a long post's opening; or the summary
-    cut: bool = field(repr=False)  # the rest is not on the page: link to the post
-    rest: Markup = field(default=Markup(""), repr=False)  # a folded post's rest, if any
-    rest_words: int = field(default=0, repr=False)  # words in the rest
-    rest_media: int = field(default=0, repr=False)  # images, videos and embeds in the rest
+    shape: str = field(default="full", repr=False)  # render.content ("full" for the feeds)
+    words: int = field(default=0, repr=False)  # render.cut_after: the opening of a fold
+    _shown: Shown | None = field(default=None, repr=False)  # the text, once worked out
 
     @property
     def feed(self) -> FeedRef:
@@ -64,9 +79,37 @@ class Item:
         return self.entry.link
 
     @property
+    def shown(self) -> Shown:
+        if self._shown is None:
+            self._shown = show(self.entry, self.shape, self.words)
+        return self._shown
+
+    @property
+    def content(self) -> Markup:
+        return self.shown.content
+
+    @property
+    def cut(self) -> bool:
+        return self.shown.cut
+
+    @property
+    def rest(self) -> Markup:
+        return self.shown.rest
+
+    @property
     def more(self) -> str:
         """What a folded post's rest holds: "1,240 more words"."""
-        return formats.more_label(self.rest_words, self.rest_media)
+        return formats.more_label(self.shown.rest_words, self.shown.rest_media)
+
+
+def show(e: EntryView, shape: str, words: int) -> Shown:
+    """What the page shows of an entry's text: whole, folded or summed up (``shape``, as
+    ``render.content``), the opening of a fold about ``words`` words long."""
+    if shape == "summary":
+        return Shown(Markup("<p>%s</p>") % e.summary if e.summary else _NOTHING, bool(e.link))
+    if shape == "fold" and words and (folded := fold_html(e.content, words)) is not None:
+        return Shown(Markup(folded.opening), False, Markup(folded.rest), folded.words, folded.media)
+    return Shown(Markup(e.content))
 
 
 @dataclass(frozen=True)
@@ -130,19 +173,10 @@ def make_items(
 ) -> list[Item]:
     """The entries as the pages show them: whole, folded or summed up as ``render.content``
     says (``fold=False``: whole, for the merged feeds, which print the entry's own text)."""
-    mode = settings.render.content if fold else "full"
+    shape = settings.render.content if fold else "full"
     words = settings.render.cut_after
     items = []
     for e in entries:
-        rest, rest_words, rest_media, cut = _NOTHING, 0, 0, False
-        if mode == "summary":
-            content = Markup("<p>%s</p>") % e.summary if e.summary else _NOTHING
-            cut = bool(e.link)
-        elif mode == "fold" and words and (folded := fold_html(e.content, words)) is not None:
-            content, rest = Markup(folded.opening), Markup(folded.rest)
-            rest_words, rest_media = folded.words, folded.media
-        else:
-            content = Markup(e.content)
         local = e.date.astimezone(tz)
         items.append(
             Item(
@@ -152,11 +186,8 @@ def make_items(
                 time=f"{local.hour:02}:{local.minute:02} {local.tzname() or ''}".rstrip(),
                 author=e.author if e.author and e.author != e.feed.title else None,
                 iso=formats.rfc3339(e.date),
-                content=content,
-                cut=cut,
-                rest=rest,
-                rest_words=rest_words,
-                rest_media=rest_media,
+                shape=shape,
+                words=words,
             )
         )
     return items
