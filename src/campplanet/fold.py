@@ -8,8 +8,9 @@ the opening and the rest are each valid markup, with any container the cut falls
 again at the start of the rest (an ordered list goes on at its next number).
 
 Like :func:`campplanet.tidy.cut_html`, this works on stored content as
-:mod:`campplanet.sanitize` and :mod:`campplanet.tidy` leave it (every element closed,
-attribute values quoted), with regular expressions over its tags: no parse tree is built.
+:mod:`campplanet.sanitize` and :mod:`campplanet.tidy` leave it (every element closed, tag
+names in lower case, attribute values in double quotes), with one regular expression over
+its tags: no parse tree is built.
 """
 
 from __future__ import annotations
@@ -36,14 +37,11 @@ CUT_AFTER_VOID = frozenset(("hr", "br", "img"))
 # A word goes on across these tags ("<b>Hel</b>lo" is one word); every other tag ends it.
 JOINS = PHRASING | TRANSPARENT
 
-_TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
-_ATTR_VALUE = r"""(?:[^>"']++|"[^"]*+"|'[^']*+')*+"""
-_JOINING_TAG = re.compile(
-    rf"</?(?:{'|'.join(sorted(JOINS, key=len, reverse=True))})\b{_ATTR_VALUE}>", re.IGNORECASE
-)
-_ANY_TAG = re.compile(rf"<{_ATTR_VALUE}>")
-_MEDIA_TAG = re.compile(r"<(?:img|video|iframe)\b", re.IGNORECASE)
+# Splits HTML into text, tag, tag name, text, tag, tag name, …, text.
+_SPLIT = re.compile(r"""(<(/?[a-zA-Z][a-zA-Z0-9]*)(?:[^>"]++|"[^"]*+")*+>)""")
 _START = re.compile(r"""\sstart="(-?\d{1,9})\"""")
+# What a tag leaves between the words around it: nothing (a word goes on) or a space.
+_BETWEEN = {name: "" for name in JOINS} | {"/" + name: "" for name in JOINS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +57,26 @@ class Fold:
 def count_words(content: str) -> int:
     """Words in HTML as a reader counts them: text between tags, split at spaces; a word
     goes on across phrasing tags (``<em>``, ``<a>``…) and ends at any other tag."""
-    text = _ANY_TAG.sub(" ", _JOINING_TAG.sub("", content))
+    return _count(_SPLIT.split(content), 0)[0]
+
+
+def _count(parts: list[str], first: int) -> tuple[int, int]:
+    """Words and media in ``parts`` (split by :data:`_SPLIT`) from the text at ``first``."""
+    texts = parts[first::3]
+    names = parts[first + 2 :: 3]
+    between = [_BETWEEN.get(n, " ") for n in names]
+    joined = [None] * (len(texts) + len(between))
+    joined[::2], joined[1::2] = texts, between
+    text = "".join(joined)  # type: ignore[arg-type]
     if "&nbsp;" in text:
         text = text.replace("&nbsp;", " ")
-    return len(text.split())
+    media = sum(map(names.count, MEDIA))
+    return len(text.split()), media
 
 
 def count_media(content: str) -> int:
     """Images, videos and embeds in HTML."""
-    return len(_MEDIA_TAG.findall(content))
+    return _count(_SPLIT.split(content), 0)[1]
 
 
 def fold_html(content: str, words: int) -> Fold | None:
@@ -81,18 +90,19 @@ def fold_html(content: str, words: int) -> Fold | None:
     """
     if words <= 0 or len(content) < words:
         return None
+    parts = _SPLIT.split(content)
     count = 0  # words so far, images weighed as MEDIA_WORDS
     joined = False  # the text so far ends inside a word that the next text may go on
-    stack: list[list[str]] = []  # open elements: [name, start tag]
+    stack: list[list[str]] = []  # open elements: [name, start tag, one "" per ol item]
     blocked = 0  # open elements a cut cannot close and open again
-    earlier: tuple[int, list[list[str]]] | None = None  # the last boundary before the mark
-    chosen: tuple[int, list[list[str]]] | None = None
+    # a boundary: (index in parts of the text after it, offset in content, open elements)
+    earlier: tuple[int, int, list[list[str]]] | None = None  # the last one before the mark
+    chosen: tuple[int, int, list[list[str]]] | None = None
     earlier_count = 0
     pos = 0
-    for match in _TAG.finditer(content):
-        start = match.start()
-        if start > pos:
-            text = content[pos:start]
+    for i in range(0, len(parts) - 1, 3):
+        text, tag, raw = parts[i], parts[i + 1], parts[i + 2]
+        if text:
             if "&nbsp;" in text:
                 text = text.replace("&nbsp;", " ")
             n = len(text.split())
@@ -100,16 +110,16 @@ def fold_html(content: str, words: int) -> Fold | None:
                 n -= 1
             joined = not text[-1].isspace()
             count += n
-        pos = match.end()
-        closing, name, attrs = match.groups()
-        name = name.lower()
+        pos += len(parts[i]) + len(tag)
+        closing = raw[0] == "/"
+        name = raw[1:] if closing else raw
         if name not in JOINS:
             joined = False
         boundary = False
         if closing:
-            for i in range(len(stack) - 1, -1, -1):
-                if stack[i][0] == name:
-                    while len(stack) > i:
+            for k in range(len(stack) - 1, -1, -1):
+                if stack[k][0] == name:
+                    while len(stack) > k:
                         if not _reopenable(stack.pop()):
                             blocked -= 1
                     break
@@ -117,10 +127,10 @@ def fold_html(content: str, words: int) -> Fold | None:
         else:
             if name in MEDIA:
                 count += MEDIA_WORDS
-            if name in VOID or attrs.endswith("/"):
+            if name in VOID or tag.endswith("/>"):
                 boundary = name in CUT_AFTER_VOID
             else:
-                element = [name, match.group(0)]
+                element = [name, tag]
                 if name == "li" and stack and stack[-1][0] == "ol":
                     stack[-1].append("")  # one more item: the rest's list starts after it
                 stack.append(element)
@@ -132,19 +142,20 @@ def fold_html(content: str, words: int) -> Fold | None:
             if count > 2 * words and earlier is not None and earlier_count >= words // 2:
                 chosen = earlier
             else:
-                chosen = (pos, [list(e) for e in stack])
+                chosen = (i + 3, pos, [list(e) for e in stack])
             break
-        earlier, earlier_count = (pos, [list(e) for e in stack]), count
+        earlier, earlier_count = (i + 3, pos, [list(e) for e in stack]), count
     if chosen is None:
         return None
-    offset, open_elements = chosen
-    body = content[offset:]
-    rest_words, rest_media = count_words(body), count_media(body)
+    first, offset, open_elements = chosen
+    rest_words, rest_media = _count(parts, first)
     if rest_words + MEDIA_WORDS * rest_media < max(1, words // 3):
         return None
     closing_tags = "".join(f"</{e[0]}>" for e in reversed(open_elements))
     reopening = "".join(_reopen(e) for e in open_elements)
-    return Fold(content[:offset] + closing_tags, reopening + body, rest_words, rest_media)
+    return Fold(
+        content[:offset] + closing_tags, reopening + content[offset:], rest_words, rest_media
+    )
 
 
 def _reopenable(element: list[str]) -> bool:
