@@ -32,6 +32,7 @@ from campplanet.sanitize import sanitize_html
 from campplanet.storage import Storage
 from campplanet.tidy import tidy_html
 from campplanet.types import EntryView, FeedState, FeedView, StoredEntry
+from campplanet.urls import canonical_link
 
 WORDS = (
     "council",
@@ -173,23 +174,21 @@ def build_database(folder: Path, entries: list[EntryView], feeds: list[FeedView]
                 )
             )
         storage.save_entries(
-            (
-                StoredEntry(
-                    feed_url=e.feed.url,
-                    key=e.id,
-                    link=e.link,
-                    title=e.title,
-                    content=e.content,
-                    summary=e.summary,
-                    author=e.author,
-                    published=e.date,
-                    updated=e.updated,
-                    categories=e.categories,
-                    first_seen=e.date,
-                    date=e.date,
-                    guid=e.id,
-                ),
-                e.link,
+            StoredEntry(
+                feed_url=e.feed.url,
+                key=e.id,
+                link=e.link,
+                title=e.title,
+                content=e.content,
+                summary=e.summary,
+                author=e.author,
+                published=e.date,
+                updated=e.updated,
+                categories=e.categories,
+                first_seen=e.date,
+                date=e.date,
+                guid=e.id,
+                canonical_link=canonical_link(e.link),
             )
             for e in entries
         )
@@ -202,22 +201,19 @@ def add_posts(settings: Settings, feeds: list[FeedView], *, count: int, run: int
     when = datetime(2027, 1, 1, tzinfo=UTC) + timedelta(days=run)
     with Storage(settings.path(settings.planet.db)) as storage, storage.transaction():
         storage.save_entries(
-            (
-                StoredEntry(
-                    feed_url=f.url,
-                    key=f"{f.url}#new-{run}",
-                    link=f"{f.site or f.url}new-{run}",
-                    title=f"New post {run}",
-                    content=tidy_html(sanitize_html(content(rng, 4), f.url)),
-                    summary="A new post.",
-                    author=None,
-                    published=when + timedelta(minutes=i),
-                    updated=when + timedelta(minutes=i),
-                    categories=(),
-                    first_seen=when + timedelta(minutes=i),
-                    date=when + timedelta(minutes=i),
-                ),
-                None,
+            StoredEntry(
+                feed_url=f.url,
+                key=f"{f.url}#new-{run}",
+                link=f"{f.site or f.url}new-{run}",
+                title=f"New post {run}",
+                content=tidy_html(sanitize_html(content(rng, 4), f.url)),
+                summary="A new post.",
+                author=None,
+                published=when + timedelta(minutes=i),
+                updated=when + timedelta(minutes=i),
+                categories=(),
+                first_seen=when + timedelta(minutes=i),
+                date=when + timedelta(minutes=i),
             )
             for i, f in enumerate(rng.sample(feeds, count))
         )

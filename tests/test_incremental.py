@@ -148,7 +148,16 @@ CHANGES = st.sampled_from(
         "summary only",
         "rename the planet",
         "delete a page",
+        "long post",
+        "burst from one blog",
+        "one post a blog in a row",
+        "show posts whole",
+        "describe the planet",
     ]
+)
+
+LONG = "".join(
+    f"<p>Paragraph {i} of a long post, with a few more words in it.</p>" for i in range(60)
 )
 
 
@@ -200,6 +209,24 @@ def test_any_changes_render_what_a_render_from_scratch_renders(changes, rng):
             elif change == "rename the planet":
                 s = planet.settings
                 planet.settings = replace(s, planet=replace(s.planet, name=f"Planet {serial}"))
+            elif change == "long post":
+                entries.append(entry(serial, date=T0 + timedelta(hours=serial), content=LONG))
+            elif change == "burst from one blog":
+                entries += [
+                    entry(serial * 10 + n, feed(0), date=T0 - timedelta(hours=rng.randrange(90)))
+                    for n in range(5)
+                ]
+            elif change == "one post a blog in a row":
+                s = planet.settings
+                planet.settings = replace(s, render=replace(s.render, per_blog=1))
+            elif change == "show posts whole":
+                s = planet.settings
+                planet.settings = replace(s, render=replace(s.render, content="full"))
+            elif change == "describe the planet":
+                s = planet.settings
+                planet.settings = replace(
+                    s, planet=replace(s.planet, description=f"The camp, {serial}")
+                )
             elif change == "delete a page":
                 pages = sorted(planet.public.glob("page/*/index.html"))
                 if pages:

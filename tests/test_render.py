@@ -197,17 +197,25 @@ def test_summary_mode_links_to_the_post(tmp_path):
     assert text_of(more) == f"Continue reading “{e.title}” on {e.feed.title}"
 
 
-def test_long_post_cut_with_link(tmp_path):
+def test_long_post_folds_and_the_feeds_keep_it_whole(tmp_path):
     body = "".join(f"<p>Paragraph {i} <em>with</em> words words words.</p>" for i in range(200))
     e = entry(0, content=f"<div>{body}</div>")
-    render_site(settings_for(tmp_path, cut_after=300), [e], [e.feed])
+    render_site(settings_for(tmp_path, cut_after=30), [e], [e.feed])
     doc = parse_html(tmp_path / "public" / "index.html")
-    content = doc.find(".//div[@class='content']")
-    assert 250 <= len(text_of(content).strip()) <= 320
-    assert doc.find(".//p[@class='more']/a").get("href") == e.link
-    # the full post stays in the feed
+    article = doc.find(".//article")
+    opening = article.find("div[@class='content']")
+    assert text_of(opening).split()[:2] == ["Paragraph", "0"]
+    assert "Paragraph 4 " in text_of(opening) and "Paragraph 5 " not in text_of(opening)
+    fold = article.find("details[@class='fold']")
+    summary = " ".join(text_of(fold.find("summary")).split())
+    assert summary == f"Continue reading “{e.title}” — 1,170 more words"  # 195 × 6
+    rest = fold.find("div[@class='content']")
+    assert text_of(rest).split()[:2] == ["Paragraph", "5"] and "Paragraph 199" in text_of(rest)
+    assert article.find(".//p[@class='more']") is None  # the rest is on the page
+    # the full post stays in the feeds
     atom = feedparser.parse((tmp_path / "public" / "atom.xml").read_bytes())
     assert "Paragraph 199" in atom.entries[0].content[0].value
+    assert "<details" not in (tmp_path / "public" / "atom.xml").read_text()
 
 
 # --- content tidying ----------------------------------------------------------------------------
@@ -312,27 +320,47 @@ def test_subscriptions_page_says_how_each_blog_is_doing(tmp_path):
         ),
         feed(2, title="Gamma", health="gone"),
         feed(3, title="Delta", health="new", held_back=4, filtered_out=2),
+        feed(4, title="Epsilon", health="moved", moved_to="https://new.example.org/feed"),
+        feed(5, title="Zeta", updated=T0 - timedelta(days=20)),
     ]
     render_site(settings_for(tmp_path), [], feeds, last_refresh=T0)
     doc = parse_html(tmp_path / "public" / "feeds.html")
-    items = {
-        text_of(li.find(".//h2")): " ".join(text_of(li).split())
-        for li in doc.findall(".//ul[@class='subs']/li")
+    groups = {s.get("aria-labelledby"): s for s in doc.findall(".//section[@class='group']")}
+    assert list(groups) == ["trouble", "waiting", "working"]  # problems first
+    trouble = {
+        text_of(li.find(".//h3")): " ".join(text_of(li).split())
+        for li in groups["trouble"].findall(".//ul[@class='subs']/li")
     }
-    assert list(items) == ["Alpha", "Beta", "Delta", "Gamma"]
-    assert "Working" in items["Alpha"] and "3 posts shown" in items["Alpha"]
-    assert "Failing" in items["Beta"] and "since 24 Nov 2026, 21:00 GMT: HTTP 404." in items["Beta"]
-    assert "last worked on 23 Nov 2026" in items["Beta"]
-    assert "Gone" in items["Gamma"]
-    assert "4 older posts held back" in items["Delta"] and "2 posts not shown" in items["Delta"]
+    assert list(trouble) == ["Gamma", "Beta", "Epsilon"]  # gone, failing, moved
+    assert (
+        "Failing" in trouble["Beta"]
+        and "since 24 Nov 2026, 21:00 GMT: HTTP 404." in trouble["Beta"]
+    )
+    assert "last worked on 23 Nov 2026" in trouble["Beta"]
+    assert "Gone" in trouble["Gamma"]
+    assert "change this blog's xmlUrl to https://new.example.org/feed" in trouble["Epsilon"]
+    assert all("What to do:" in text for text in trouble.values())
+    waiting = " ".join(text_of(groups["waiting"]).split())
+    assert "Delta" in waiting and "4 older posts held back" in waiting
+    assert "2 posts outside the camp filter" in waiting
+    working = [
+        " ".join(text_of(line).split())
+        for line in groups["working"].findall(".//li/span[@class='line']")
+    ]
+    assert working == [
+        "Alpha last post 26 Nov 2026 · feed of Alpha",
+        "Zeta last post 6 Nov 2026 · feed of Zeta",
+    ]
+    assert "without problems" not in text_of(doc)  # no sentence repeated for every blog
     intro = " ".join(text_of(doc.find(".//p[@class='intro']")).split())
-    assert "4 blogs: 1 working, 1 failing, 1 gone, 1 not read yet" in intro
+    assert "6 blogs: 2 working, 1 moved, 1 failing, 1 gone, 1 not read yet" in intro
     assert "26 Nov 2026, 21:00 GMT" in intro
 
 
 def test_feed_status_moved():
     s = feed_status(feed(0, health="moved", moved_to="https://n.example/f"), ZoneInfo("UTC"))
     assert s.label == "Moved" and "https://n.example/f" in s.detail
+    assert s.attention and "https://n.example/f" in s.action
 
 
 # --- files -------------------------------------------------------------------------------------

@@ -16,14 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from campplanet import colour
 from campplanet.exceptions import ConfigError
 
 DEFAULT_CONFIG = "campplanet.toml"
+CONTENT_MODES = ("fold", "full", "summary")
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".ico")
+ABOUT_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 
 
 @dataclass(frozen=True)
 class PlanetSettings:
     name: str = "LocalGovCamp Planet"
+    description: str = ""  # one line under the name: whose planet this is
+    logo: str = ""  # an image URL, or a file in the planet's folder copied into the site
+    about: str = ""  # a Markdown (.md) or HTML (.html) file: the about page
     url: str = "https://planet.example.org/"  # public URL of the site, for self links
     owner_name: str = ""
     owner_email: str = ""
@@ -51,8 +58,10 @@ class FetchSettings:
 @dataclass(frozen=True)
 class RenderSettings:
     templates: str = ""  # a folder of templates overriding the default theme
-    content: str = "full"  # "full" sanitized HTML, or "summary" plain text
-    cut_after: int = 3000  # characters of text before a long post is cut (0: never)
+    content: str = "fold"  # "fold" long posts, show them "full", or a "summary" only
+    cut_after: int = 150  # words in a folded post's opening (0: never fold)
+    per_blog: int = 3  # posts of one blog in a row on a page, at most (0: no limit)
+    accent: str = ""  # the camp's colour, "#rrggbb" ("": the default theme's blue)
     order: str = "date"  # "date" (the entry's own date) or "first_seen" for backdated entries
     iframe_hosts: tuple[str, ...] = (
         "www.youtube.com",
@@ -206,11 +215,16 @@ def _validate(s: Settings, source: str) -> None:
     if not 0 <= s.fetch.max_redirects <= 20:
         raise bad("[fetch] max_redirects must be between 0 and 20")
     if s.render.cut_after < 0:
-        raise bad("[render] cut_after must be 0 (never cut) or more")
+        raise bad("[render] cut_after must be 0 (never fold) or more words")
+    if s.render.per_blog < 0:
+        raise bad("[render] per_blog must be 0 (no limit) or more")
     if s.fetch.max_entries < 1:
         raise bad("[fetch] max_entries must be at least 1")
-    if s.render.content not in ("full", "summary"):
-        raise bad(f'[render] content must be "full" or "summary", not {s.render.content!r}')
+    if s.render.content not in CONTENT_MODES:
+        raise bad(f'[render] content must be "fold", "full" or "summary", not {s.render.content!r}')
+    _check_accent(s.render.accent, bad)
+    _check_logo(s, bad)
+    _check_about(s, bad)
     if s.render.order not in ("date", "first_seen"):
         raise bad(f'[render] order must be "date" or "first_seen", not {s.render.order!r}')
     for key in ("include", "exclude"):
@@ -219,3 +233,60 @@ def _validate(s: Settings, source: str) -> None:
             re.compile(pattern, re.IGNORECASE)
         except re.error as e:
             raise bad(f"[filter] {key} is not a valid regular expression: {e}") from None
+
+
+def _check_accent(value: str, bad: typing.Callable[[str], ConfigError]) -> None:
+    """The accent is a CSS hex colour that text can be read on (and in) where it is used."""
+    if not value:
+        return
+    accent = colour.parse_hex(value)
+    if accent is None:
+        raise bad(f'[render] accent must be a CSS hex colour such as "#0b57a4", not {value!r}')
+    failures = colour.accent_failures(accent)
+    if failures:
+        raise bad(
+            f"[render] accent {value!r} does not have the contrast WCAG AA asks of text "
+            f"({colour.AA_TEXT}:1): " + "; ".join(map(str, failures))
+        )
+
+
+def _check_logo(s: Settings, bad: typing.Callable[[str], ConfigError]) -> None:
+    logo = s.planet.logo
+    if not logo or re.match(r"^https?://[^/\s]+", logo):
+        return
+    if ":" in logo.split("/")[0] and not Path(logo).is_absolute():
+        raise bad(f"[planet] logo must be an http(s) URL or a file, not {logo!r}")
+    if Path(logo).suffix.lower() not in LOGO_SUFFIXES:
+        raise bad(
+            f"[planet] logo {logo!r} must be an image file ({', '.join(LOGO_SUFFIXES)}) "
+            "or an http(s) URL"
+        )
+    path = s.path(logo)
+    if not path.is_file():
+        raise bad(f"[planet] logo: {path} is not a file")
+
+
+def _check_about(s: Settings, bad: typing.Callable[[str], ConfigError]) -> None:
+    about = s.planet.about
+    if not about:
+        return
+    if Path(about).suffix.lower() not in ABOUT_SUFFIXES:
+        raise bad(
+            f"[planet] about {about!r} must be a Markdown (.md, .markdown) or HTML "
+            "(.html, .htm) file"
+        )
+    read_text_file(s.path(about), "[planet] about", bad)
+
+
+def read_text_file(path: Path, key: str, bad: typing.Callable[[str], ConfigError]) -> str:
+    """A UTF-8 text file a setting names; a clear error naming it if it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise bad(f"{key}: {path} not found") from None
+    except IsADirectoryError:
+        raise bad(f"{key}: {path} is a folder, not a file") from None
+    except UnicodeDecodeError as e:
+        raise bad(f"{key}: {path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise bad(f"{key}: cannot read {path}: {e.strerror or e}") from None

@@ -74,3 +74,20 @@ def remove_stale_pages(out_dir: Path, paths: set[str]) -> list[str]:
         with contextlib.suppress(OSError):  # something else lives there: leave it
             folder.rmdir()
     return removed
+
+
+def remove_stale_files(out_dir: Path, paths: set[str], candidates: list[str]) -> list[str]:
+    """Remove the ``candidates`` (files campplanet writes only with a setting, such as the
+    about page) that this render did not write; returns them."""
+    removed = []
+    for rel in candidates:
+        if rel in paths:
+            continue
+        path = out_dir / rel
+        if path.is_file():
+            path.unlink()
+            removed.append(rel)
+            with contextlib.suppress(OSError):  # its folder, if now empty
+                if path.parent != out_dir:
+                    path.parent.rmdir()
+    return removed

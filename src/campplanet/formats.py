@@ -51,3 +51,18 @@ def rfc822(when: datetime) -> str:
 def plural(n: int, word: str, words: str | None = None) -> str:
     """ "1 post", "3 posts"; ``words`` for an irregular plural ("entries")."""
     return f"{n} {word if n == 1 else words or word + 's'}"
+
+
+def count(n: int, word: str, words: str | None = None) -> str:
+    """ "1 word", "1,240 words": :func:`plural` with thousands separators, for pages."""
+    return f"{n:,} {word if n == 1 else words or word + 's'}"
+
+
+def more_label(words: int, media: int) -> str:
+    """What the rest of a folded post holds: "1,240 more words", "3 more pictures",
+    "1,240 more words and 3 pictures"."""
+    pictures = count(media, "picture")
+    if not words:
+        return f"{media:,} more {'picture' if media == 1 else 'pictures'}"
+    text = f"{words:,} more {'word' if words == 1 else 'words'}"
+    return f"{text} and {pictures}" if media else text

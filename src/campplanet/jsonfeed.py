@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from campplanet.branding import logo_href
 from campplanet.formats import rfc3339
 from campplanet.sanitize import strip_html_invalid, strip_invalid_xml_chars
 
@@ -67,7 +68,9 @@ def json_feed(site: Site) -> str:
         "title": planet.name,
         "home_page_url": site.url,
         "feed_url": site.url + "feed.json",
-        "description": f"Posts from the blogs {planet.name} follows",
+        "description": planet.description or f"Posts from the blogs {planet.name} follows",
+        "icon": logo_href(planet.logo, site.url) if planet.logo else None,
+        "favicon": logo_href(planet.logo, site.url) if planet.logo else None,
         "language": planet.language,
         "authors": [owner],
         "items": items,

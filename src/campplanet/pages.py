@@ -14,6 +14,14 @@ of: each entry's version token (which changes whenever anything its view is made
 each of its blogs' :class:`~campplanet.types.FeedRef`, the ``repr`` of the SiteInfo, the
 page's place in the archive and the theme signature (settings, theme files, code). Equal
 fingerprints render equal bytes, whatever fields a template prints.
+
+A post's text is folded only when a template prints it, so fingerprinting or building a
+page that needs no rendering reads none of its posts' text.
+
+Within a page, posts are grouped by day, newest first; within a day, no more than
+``render.per_blog`` posts of one blog follow each other while another blog's post of that day
+can come between them (:func:`spread`). Which page a post is on depends on the date order
+alone, so spreading never moves a post to another page.
 """
 
 from __future__ import annotations
@@ -21,17 +29,17 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from campplanet import formats, health
+from campplanet import branding, formats, health
 from campplanet.config import PlanetSettings, Settings
-from campplanet.tidy import cut_html
+from campplanet.fold import fold_html
 from campplanet.types import EntryView, FeedRef, FeedView
 
 if TYPE_CHECKING:
@@ -64,9 +72,24 @@ class ShownList(list[EntryView]):
             yield repr(entry), entry.feed
 
 
+class PostText(NamedTuple):
+    """What the page shows of a post's text."""
+
+    content: Markup  # tidied: whole, or a long post's opening; or the summary paragraph
+    cut: bool = False  # the rest is not on the page: link to the post
+    rest: Markup = Markup("")  # a folded post's rest, if any
+    rest_words: int = 0  # words in the rest
+    rest_media: int = 0  # images, videos and embeds in the rest
+
+
 @dataclass(slots=True)  # not frozen: building 20,000 frozen ones is measurably slower
 class Item:
-    """An entry ready to show: the view plus what the templates print for it."""
+    """An entry ready to show: the view plus what the templates print for it.
+
+    Its text (:attr:`content`, and a folded post's :attr:`rest`) is worked out when a
+    template first asks for it: an archive page whose fingerprint did not change is never
+    rendered, so its posts are never folded.
+    """
 
     entry: EntryView
     title: str
@@ -74,8 +97,9 @@ class Item:
     time: str  # "21:08 GMT", in planet.timezone
     author: str | None  # the entry's author when it is not just the blog's name
     iso: str  # the entry's date, RFC 3339 in UTC, for <time datetime>
-    content: Markup = field(repr=False)  # tidied, possibly cut; or the summary paragraph
-    cut: bool = field(repr=False)  # the content was shortened: link to the full post
+    shape: str = field(default="full", repr=False)  # render.content ("full" for the feeds)
+    words: int = field(default=0, repr=False)  # render.cut_after: the opening of a fold
+    _text: PostText | None = field(default=None, repr=False)  # worked out when first asked
 
     @property
     def feed(self) -> FeedRef:
@@ -84,6 +108,41 @@ class Item:
     @property
     def link(self) -> str | None:
         return self.entry.link
+
+    @property
+    def text(self) -> PostText:
+        if self._text is None:
+            self._text = show(self.entry, self.shape, self.words)
+        return self._text
+
+    @property
+    def content(self) -> Markup:
+        return self.text.content
+
+    @property
+    def cut(self) -> bool:
+        return self.text.cut
+
+    @property
+    def rest(self) -> Markup:
+        return self.text.rest
+
+    @property
+    def more(self) -> str:
+        """What a folded post's rest holds: "1,240 more words"."""
+        return formats.more_label(self.text.rest_words, self.text.rest_media)
+
+
+def show(e: EntryView, shape: str, words: int) -> PostText:
+    """What the page shows of an entry's text: whole, folded or summed up (``shape``, as
+    ``render.content``), the opening of a fold about ``words`` words long."""
+    if shape == "summary":
+        return PostText(Markup("<p>%s</p>") % e.summary if e.summary else _NOTHING, bool(e.link))
+    if shape == "fold" and words and (folded := fold_html(e.content, words)) is not None:
+        return PostText(
+            Markup(folded.opening), False, Markup(folded.rest), folded.words, folded.media
+        )
+    return PostText(Markup(e.content))
 
 
 @dataclass(frozen=True)
@@ -135,24 +194,22 @@ def site_info(settings: Settings, outputs: tuple[Output, ...]) -> SiteInfo:
     frames = " ".join(f"https://{h}" for h in settings.render.iframe_hosts if _HOST.fullmatch(h))
     csp = (
         "default-src 'none'; script-src 'none'; style-src 'self'; "
-        "img-src http: https: data:; media-src http: https:; "
+        "img-src 'self' http: https: data:; media-src http: https:; "
         f"frame-src {frames or chr(39) + 'none' + chr(39)}; "
         "base-uri 'none'; form-action 'none'"
     )
     return SiteInfo(settings.planet, url, tuple(o for o in outputs if o.media_type), csp)
 
 
-def make_items(settings: Settings, entries: Sequence[EntryView], tz: ZoneInfo) -> list[Item]:
-    summary_only = settings.render.content == "summary"
-    cut_after = settings.render.cut_after
+def make_items(
+    settings: Settings, entries: Sequence[EntryView], tz: ZoneInfo, *, fold: bool = True
+) -> list[Item]:
+    """The entries as the pages show them: whole, folded or summed up as ``render.content``
+    says (``fold=False``: whole, for the merged feeds, which print the entry's own text)."""
+    shape = settings.render.content if fold else "full"
+    words = settings.render.cut_after
     items = []
     for e in entries:
-        if summary_only:
-            content = Markup("<p>%s</p>") % e.summary if e.summary else Markup("")
-            cut = bool(e.link)
-        else:
-            text, cut = cut_html(e.content, cut_after) if cut_after else (e.content, False)
-            content = Markup(text)
         local = e.date.astimezone(tz)
         items.append(
             Item(
@@ -162,11 +219,47 @@ def make_items(settings: Settings, entries: Sequence[EntryView], tz: ZoneInfo) -
                 time=f"{local.hour:02}:{local.minute:02} {local.tzname() or ''}".rstrip(),
                 author=e.author if e.author and e.author != e.feed.title else None,
                 iso=formats.rfc3339(e.date),
-                content=content,
-                cut=cut,
+                shape=shape,
+                words=words,
             )
         )
     return items
+
+
+_NOTHING = Markup("")
+T = TypeVar("T")
+
+
+def spread(items: Sequence[T], per_blog: int, blog: Callable[[T], str]) -> list[T]:
+    """``items`` (one day of a page, newest first) with no more than ``per_blog`` of one blog
+    in a row while another blog's item remains: after ``per_blog`` in a row, the next item of
+    another blog comes first, then the held-back ones go on. Each blog's items keep their
+    order; ``per_blog`` 0 keeps the order as it is."""
+    if per_blog <= 0 or len(items) <= per_blog:
+        return list(items)
+    run, longest, previous = 0, 0, None
+    for item in items:
+        b = blog(item)
+        run = run + 1 if b == previous else 1
+        previous, longest = b, max(longest, run)
+    if longest <= per_blog:
+        return list(items)
+    rest, out = list(items), []
+    previous, run = None, 0
+    while rest:
+        pick = 0
+        if run >= per_blog and blog(rest[0]) == previous:
+            pick = next((i for i, item in enumerate(rest) if blog(item) != previous), 0)
+        item = rest.pop(pick)
+        b = blog(item)
+        run = run + 1 if b == previous else 1
+        previous = b
+        out.append(item)
+    return out
+
+
+def _blog(item: Item) -> str:
+    return item.entry.feed.url
 
 
 def page_path(number: int) -> str:
@@ -205,6 +298,9 @@ def make_page(
         if not days or days[-1].day != item.day:
             days.append(Day(item.day, formats.day_label(item.day), []))
         days[-1].items.append(item)
+    per_blog = settings.render.per_blog
+    for day in days:
+        day.items[:] = spread(day.items, per_blog, _blog)
     newest = archive_count(total, settings.planet.items)
     if number == 0:
         newer, older = None, (page_link(0, newest) if newest else None)
@@ -293,7 +389,7 @@ class Site:
                         seen.add(entry.id)
                         chosen.append(entry)
                 start += wanted
-            self._feed_items = make_items(self.settings, chosen, self.tz)
+            self._feed_items = make_items(self.settings, chosen, self.tz, fold=False)
         return self._feed_items
 
     def feed(self, url: str) -> FeedView | None:
@@ -326,3 +422,18 @@ class Site:
     @property
     def health_counts(self) -> list[tuple[str, int]]:
         return health.health_counts(self.feeds)
+
+    @property
+    def needing_attention(self) -> list[health.SubscriptionStatus]:
+        """The subscriptions whose feeds are gone, failing or moved: worst first."""
+        return health.needing_attention(self.subscriptions)
+
+    @property
+    def writers(self) -> list[FeedView]:
+        """The blogs with posts on the planet, by name: the "Who writes here" list."""
+        return sorted((f for f in self.feeds if f.shown), key=lambda f: (f.title.casefold(), f.url))
+
+    @property
+    def about(self) -> Markup:
+        """The about page's text (``planet.about``), sanitized and tidied."""
+        return branding.about_html(self.settings, self.url)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from campplanet import files, formats, jsonfeed, pages, theme, tidy, views
+from campplanet import branding, colour, files, fold, formats, jsonfeed, pages, theme, tidy, views
 from campplanet.config import Settings
 from campplanet.exceptions import CampplanetError
 from campplanet.pages import Shown, ShownList, Site, SiteInfo
@@ -38,6 +38,9 @@ class Output:
     media_type: str | None = None  # set for the feeds the pages link to as alternates
     label: str = ""  # how the pages name it ("Atom", "RSS", ...)
     paged: bool = False  # index.html, page/N/index.html: planet.items entries each
+    needs: str = ""  # a planet setting without which there is no such output ("about")
+    # or a builder of files it names itself (the logo, whose name has the file's extension)
+    files: Callable[[Site], dict[str, bytes]] | None = field(default=None, repr=False)
 
 
 OUTPUTS: tuple[Output, ...] = (
@@ -50,10 +53,22 @@ OUTPUTS: tuple[Output, ...] = (
         "feed.json", build=jsonfeed.json_feed, media_type="application/feed+json", label="JSON Feed"
     ),
     Output("opml.xml", template="opml.xml", media_type="text/x-opml", label="OPML"),
+    Output(branding.ABOUT_PATH, template="about.html", needs="about"),
+    Output("logo", files=branding.logo_files, needs="logo"),
 )
 
 # The code whose every change may change a page: part of the theme signature.
-CODE = (__file__, pages.__file__, theme.__file__, formats.__file__, tidy.__file__, views.__file__)
+CODE = (
+    __file__,
+    pages.__file__,
+    theme.__file__,
+    formats.__file__,
+    tidy.__file__,
+    fold.__file__,
+    colour.__file__,
+    branding.__file__,
+    views.__file__,
+)
 
 
 @dataclass
@@ -117,6 +132,7 @@ def render_site(
         report.written, report.unchanged = sorted(sink.written), sorted(sink.unchanged)
         report.reused, report.manifest = sink.reused, dict(sorted(sink.manifest.items()))
         report.removed = files.remove_stale_pages(out_dir, sink.paths)
+        report.removed += files.remove_stale_files(out_dir, sink.paths, branding.stale_paths())
     except OSError as e:
         raise CampplanetError(
             f"cannot write the site into {out_dir}: {e.strerror or e} ({e.filename or out_dir})"
@@ -200,15 +216,21 @@ def _produce(
         since=since,
     )
     for output in outputs:
+        if output.needs and not getattr(settings.planet, output.needs):
+            continue
         if output.paged:
             assert output.template is not None
             paged = _Pages(settings, env, output.template, site)
             paged.render(paged.to_render(sink), sink)
         elif output.template is not None:
-            text = theme.render_template(env, output.template, site=site, root="")
+            root = "../" * output.path.count("/")
+            text = theme.render_template(env, output.template, site=site, root=root)
             sink.put(output.path, _encode(text))
         elif output.build is not None:
             sink.put(output.path, _encode(output.build(site)))
+        elif output.files is not None:
+            for path, data in output.files(site).items():
+                sink.put(path, data)
     return sink
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from campplanet import formats
+from campplanet import branding, colour, formats
 from campplanet.config import Settings
 from campplanet.exceptions import CampplanetError
 from campplanet.sanitize import strip_html_invalid, strip_invalid_xml_chars
@@ -67,6 +67,16 @@ def html_text(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def accent_colours(accent: str) -> dict[str, str] | None:
+    """The stylesheet's colours for ``render.accent`` (checked when the settings were read):
+    the light theme's links and header, the dark theme's header and links (a tint that reads
+    on the dark page). None without an accent: the theme's own colours stay."""
+    value = colour.parse_hex(accent) if accent else None
+    if value is None:
+        return None
+    return {"light": value, "dark_head": value, "dark_link": colour.tint_for_dark(value)}
+
+
 def _finalize(value: Any) -> Any:
     """Applied to every printed value: None prints nothing; XML-forbidden characters go."""
     if value is None:
@@ -96,7 +106,11 @@ def make_environment(settings: Settings) -> jinja2.Environment:
         rfc822=formats.rfc822,
         day_label=formats.day_label,
         short_day=formats.short_day,
+        count=formats.count,
+        logo_href=branding.logo_href,
     )
+    env.tests["rss_image"] = branding.rss_image
+    env.globals["accent_colours"] = accent_colours
     return env
 
 
