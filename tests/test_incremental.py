@@ -289,6 +289,7 @@ def test_a_page_fingerprint_changes_with_anything_its_entries_are_made_of():
         "updated": base[10].updated + timedelta(days=1),
         "feed": replace(base[10].feed, title="Renamed blog"),
         "categories": ("other",),
+        "camps": ("a-camp",),
     }
     assert set(changes) | {"content_hash"} == {f.name for f in fields(EntryView)}
     for name, value in changes.items():

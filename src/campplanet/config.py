@@ -12,7 +12,8 @@ import tomllib
 import types
 import typing
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +79,27 @@ class FilterSettings:
 
 
 @dataclass(frozen=True)
+class CampSettings:
+    """One camp (``[[camp]]``): its write-ups are the posts dated in its window that match."""
+
+    name: str  # shown on pages and in feed titles
+    slug: str  # its pages are camps/<slug>/ : a-z, 0-9 and hyphens
+    start: date  # the camp's first day, in planet.timezone
+    end: date  # its last day
+    match: str  # regex, case-insensitive, searched in the title, categories and text
+    place: str = ""
+    url: str = ""  # the event's own site
+    before: int = 7  # days before start that still count (previews, "what I hope for")
+    after: int = 42  # days after end that still count
+
+
+@dataclass(frozen=True)
 class Settings:
     planet: PlanetSettings = field(default_factory=PlanetSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     render: RenderSettings = field(default_factory=RenderSettings)
     filter: FilterSettings = field(default_factory=FilterSettings)
+    camps: tuple[CampSettings, ...] = ()  # [[camp]] tables, in the order of the file
     config_path: str | None = None  # where the file settings came from, if any
 
     @property
@@ -127,6 +144,7 @@ def load_settings(
             if value is not None:
                 values[key] = value
         sections[name] = cls(**values)
+    sections["camps"] = _read_camps(source or "<defaults>", data.pop("camp", []))
     if data:
         unknown = ", ".join(sorted(data))
         raise ConfigError(
@@ -135,6 +153,22 @@ def load_settings(
     settings = Settings(**sections, config_path=source)
     _validate(settings, source or "<command line>")
     return settings
+
+
+def _read_camps(source: str, raw: Any) -> tuple[CampSettings, ...]:
+    """The ``[[camp]]`` tables, each checked like a section (their required keys too)."""
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError(f"{source}: camp must be an array of tables ([[camp]])")
+    required = [f.name for f in dataclasses.fields(CampSettings) if f.default is MISSING]
+    camps = []
+    for number, table in enumerate(raw, 1):
+        where = f"camp {table.get('slug') or number}"
+        values = _check_section(source, where, CampSettings, table)
+        missing = [key for key in required if key not in values]
+        if missing:
+            raise ConfigError(f"{source}: [{where}] needs {', '.join(missing)}")
+        camps.append(CampSettings(**values))
+    return tuple(camps)
 
 
 def _read_toml(path: str) -> dict[str, Any]:
@@ -181,6 +215,10 @@ def _coerce(source: str, name: str, hint: Any, value: Any) -> Any:
     if hint is str:
         if not isinstance(value, str):
             raise wrong("a string")
+        return value
+    if hint is date:
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise wrong("a date such as 2026-06-19 (no quotes, no time)")
         return value
     origin = typing.get_origin(hint)
     if origin is tuple:
@@ -233,6 +271,39 @@ def _validate(s: Settings, source: str) -> None:
             re.compile(pattern, re.IGNORECASE)
         except re.error as e:
             raise bad(f"[filter] {key} is not a valid regular expression: {e}") from None
+    _check_camps(s.camps, bad)
+
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _check_camps(camps: tuple[CampSettings, ...], bad: typing.Callable[[str], ConfigError]) -> None:
+    slugs: set[str] = set()
+    for camp in camps:
+        where = f"[camp {camp.slug}]"
+        if not _SLUG.fullmatch(camp.slug):
+            raise bad(
+                f"{where} slug {camp.slug!r} must be lower-case letters, digits and single "
+                "hyphens (it names the folder camps/<slug>/)"
+            )
+        if camp.slug in slugs:
+            raise bad(f"{where} slug {camp.slug!r} is used by another camp")
+        slugs.add(camp.slug)
+        if not camp.name.strip():
+            raise bad(f"{where} name must not be empty")
+        if camp.end < camp.start:
+            raise bad(f"{where} end {camp.end} is before start {camp.start}")
+        for key in ("before", "after"):
+            if getattr(camp, key) < 0:
+                raise bad(f"{where} {key} must be 0 or more days")
+        try:
+            re.compile(camp.match, re.IGNORECASE)
+        except re.error as e:
+            raise bad(f"{where} match is not a valid regular expression: {e}") from None
+        if not camp.match:
+            raise bad(f"{where} match must not be empty (it would match every post)")
+        if camp.url and not re.match(r"^https?://[^/\s]+", camp.url):
+            raise bad(f"{where} url must be an absolute http(s) URL, not {camp.url!r}")
 
 
 def _check_accent(value: str, bad: typing.Callable[[str], ConfigError]) -> None:

@@ -91,3 +91,23 @@ def remove_stale_files(out_dir: Path, paths: set[str], candidates: list[str]) ->
                 if path.parent != out_dir:
                     path.parent.rmdir()
     return removed
+
+
+def remove_stale_folder(out_dir: Path, folder: str, paths: set[str]) -> list[str]:
+    """Remove the files under ``folder`` (say ``camps``, whose pages follow the settings)
+    that this render did not write, and the folders they leave empty; returns them."""
+    removed: list[str] = []
+    root = out_dir / folder
+    if not root.is_dir():
+        return removed
+    for path in sorted(root.rglob("*"), reverse=True):
+        rel = path.relative_to(out_dir).as_posix()
+        if path.is_file() and rel not in paths and not _TEMP_NAME.match(path.name):
+            path.unlink()
+            removed.append(rel)
+        elif path.is_dir():
+            with contextlib.suppress(OSError):  # only if now empty
+                path.rmdir()
+    with contextlib.suppress(OSError):
+        root.rmdir()
+    return sorted(removed)

@@ -15,7 +15,7 @@ from campplanet.formats import rfc3339
 from campplanet.sanitize import strip_html_invalid, strip_invalid_xml_chars
 
 if TYPE_CHECKING:
-    from campplanet.pages import Site
+    from campplanet.pages import Channel, Site
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -31,11 +31,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def json_feed(site: Site) -> str:
-    """The newest entries as a JSON Feed 1.1 document."""
+def json_feed(site: Site, channel: Channel | None = None) -> str:
+    """A merged feed (by default the planet's: its newest entries) as JSON Feed 1.1."""
     planet = site.planet
+    channel = channel or site.channel
     items = []
-    for item in site.feed_items:
+    for item in channel.items:
         e = item.entry
         feed = e.feed
         author: dict[str, Any] = {"name": e.author} if e.author else {"name": feed.title}
@@ -65,10 +66,10 @@ def json_feed(site: Site) -> str:
     owner: dict[str, Any] = {"name": planet.owner_name or planet.name, "url": site.url}
     document = {
         "version": VERSION,
-        "title": planet.name,
-        "home_page_url": site.url,
-        "feed_url": site.url + "feed.json",
-        "description": planet.description or f"Posts from the blogs {planet.name} follows",
+        "title": channel.title,
+        "home_page_url": channel.home,
+        "feed_url": site.url + channel.folder + "feed.json",
+        "description": channel.subtitle,
         "icon": logo_href(planet.logo, site.url) if planet.logo else None,
         "favicon": logo_href(planet.logo, site.url) if planet.logo else None,
         "language": planet.language,

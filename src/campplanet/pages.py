@@ -31,14 +31,14 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
 from campplanet import branding, formats, health
-from campplanet.config import PlanetSettings, Settings
+from campplanet.config import CampSettings, PlanetSettings, Settings
 from campplanet.fold import fold_html
 from campplanet.types import EntryView, FeedRef, FeedView
 
@@ -60,12 +60,20 @@ class Shown(Protocol):
         """Every entry's version token and its blog, in order (see :func:`fingerprint`)."""
         ...
 
+    def camp(self, slug: str, *, write_ups: bool = True) -> list[EntryView]:
+        """The write-ups of camp ``slug``, oldest first (flood control does not hide them)."""
+        ...
+
 
 class ShownList(list[EntryView]):
     """Shown entries held in memory (tests, and sites built without a database)."""
 
     def views(self, start: int, stop: int, *, text: bool = True) -> list[EntryView]:
         return self[start:stop]
+
+    def camp(self, slug: str, *, write_ups: bool = True) -> list[EntryView]:
+        """The entries that are write-ups of camp ``slug``, oldest first."""
+        return sorted((e for e in self if slug in e.camps), key=lambda e: (e.date, e.id))
 
     def versions(self) -> Iterator[tuple[str, FeedRef]]:
         for entry in self:
@@ -97,6 +105,7 @@ class Item:
     time: str  # "21:08 GMT", in planet.timezone
     author: str | None  # the entry's author when it is not just the blog's name
     iso: str  # the entry's date, RFC 3339 in UTC, for <time datetime>
+    camps: tuple[tuple[str, str], ...] = ()  # (slug, name) of the camps it is a write-up of
     shape: str = field(default="full", repr=False)  # render.content ("full" for the feeds)
     words: int = field(default=0, repr=False)  # render.cut_after: the opening of a fold
     _text: PostText | None = field(default=None, repr=False)  # worked out when first asked
@@ -184,6 +193,11 @@ class SiteInfo:
     url: str  # the planet's public URL, ending in a slash
     alternates: tuple[Output, ...]  # the merged feeds pages link to
     csp: str  # the Content-Security-Policy every page carries
+    camps: tuple[CampSettings, ...] = ()
+
+    def camp(self, slug: str) -> CampSettings | None:
+        """The camp ``slug`` (for the links of a post to the camps it is a write-up of)."""
+        return next((c for c in self.camps if c.slug == slug), None)
 
 
 _HOST = re.compile(r"[A-Za-z0-9.-]+")
@@ -198,7 +212,8 @@ def site_info(settings: Settings, outputs: tuple[Output, ...]) -> SiteInfo:
         f"frame-src {frames or chr(39) + 'none' + chr(39)}; "
         "base-uri 'none'; form-action 'none'"
     )
-    return SiteInfo(settings.planet, url, tuple(o for o in outputs if o.media_type), csp)
+    alternates = tuple(o for o in outputs if o.media_type)
+    return SiteInfo(settings.planet, url, alternates, csp, settings.camps)
 
 
 def make_items(
@@ -208,6 +223,7 @@ def make_items(
     says (``fold=False``: whole, for the merged feeds, which print the entry's own text)."""
     shape = settings.render.content if fold else "full"
     words = settings.render.cut_after
+    camp_names = {camp.slug: camp.name for camp in settings.camps}
     items = []
     for e in entries:
         local = e.date.astimezone(tz)
@@ -219,6 +235,7 @@ def make_items(
                 time=f"{local.hour:02}:{local.minute:02} {local.tzname() or ''}".rstrip(),
                 author=e.author if e.author and e.author != e.feed.title else None,
                 iso=formats.rfc3339(e.date),
+                camps=tuple((slug, camp_names[slug]) for slug in e.camps if slug in camp_names),
                 shape=shape,
                 words=words,
             )
@@ -345,6 +362,42 @@ def _fingerprint(
     return digest.hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class Channel:
+    """One merged feed (Atom, JSON Feed): the planet's, or a camp's."""
+
+    title: str
+    subtitle: str
+    home: str  # the page it follows, absolute: also the feed's id
+    folder: str  # where its files (atom.xml, feed.json) are, under the site: "" or "camps/x/"
+    items: list[Item]  # newest first
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class CampPage:
+    """A camp with its write-ups: its page and its feeds."""
+
+    camp: CampSettings
+    path: str  # camps/<slug>/index.html
+    items: list[Item]  # its write-ups, oldest first: the story of the camp as it was written
+    people: int  # distinct authors (a post without an author: its blog)
+    first: date  # the first and last days of its window, for the page
+    last: date
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def newest(self) -> list[Item]:
+        return self.items[::-1]
+
+
+def camp_path(slug: str, name: str = "index.html") -> str:
+    return f"camps/{slug}/{name}"
+
+
 @dataclass
 class Site:
     """What the front page, the subscriptions page and the merged feeds receive."""
@@ -358,6 +411,7 @@ class Site:
     since: datetime | None = None  # when the planet began: the feeds' date while empty
     _feed_items: list[Item] | None = None
     _by_url: dict[str, FeedView] | None = None
+    _camps: list[CampPage] | None = None
 
     @property
     def planet(self) -> PlanetSettings:
@@ -391,6 +445,46 @@ class Site:
                 start += wanted
             self._feed_items = make_items(self.settings, chosen, self.tz, fold=False)
         return self._feed_items
+
+    @property
+    def channel(self) -> Channel:
+        """The planet's merged feed."""
+        planet = self.planet
+        subtitle = planet.description or f"Posts from the blogs {planet.name} follows"
+        return Channel(planet.name, subtitle, self.url, "", self.feed_items, self.updated)
+
+    @property
+    def camps(self) -> list[CampPage]:
+        """Every camp with its write-ups, newest camp first."""
+        if self._camps is None:
+            pages = [self._camp_page(camp) for camp in self.settings.camps]
+            self._camps = sorted(pages, key=lambda c: (c.camp.start, c.camp.slug), reverse=True)
+        return self._camps
+
+    def _camp_page(self, camp: CampSettings) -> CampPage:
+        items = make_items(self.settings, self.entries.camp(camp.slug), self.tz, fold=False)
+        people = {(i.entry.author or i.entry.feed.title).casefold() for i in items}
+        return CampPage(
+            camp,
+            camp_path(camp.slug),
+            items,
+            len(people),
+            camp.start - timedelta(days=camp.before),
+            camp.end + timedelta(days=camp.after),
+        )
+
+    def camp_channel(self, page: CampPage) -> Channel:
+        """A camp's feed: every write-up, newest first."""
+        camp = page.camp
+        updated = max((i.entry.updated for i in page.items), default=self.updated)
+        return Channel(
+            f"{camp.name} · {self.planet.name}",
+            f"Write-ups of {camp.name}, gathered by {self.planet.name}",
+            self.url + camp_path(camp.slug, ""),
+            camp_path(camp.slug, ""),
+            page.newest,
+            updated,
+        )
 
     def feed(self, url: str) -> FeedView | None:
         """The subscription ``url`` (for what a post's blog is doing now)."""

@@ -23,7 +23,7 @@ import jinja2
 from campplanet import branding, colour, files, fold, formats, jsonfeed, pages, theme, tidy, views
 from campplanet.config import Settings
 from campplanet.exceptions import CampplanetError
-from campplanet.pages import Shown, ShownList, Site, SiteInfo
+from campplanet.pages import Channel, Shown, ShownList, Site, SiteInfo
 from campplanet.publish import Manifest, Sink
 from campplanet.types import EntryView, FeedView
 
@@ -34,11 +34,14 @@ class Output:
 
     path: str  # under the output folder; for paged outputs, the first page
     template: str | None = None  # the template rendered into it
-    build: Callable[[Site], str] | None = field(default=None, repr=False)  # or a builder
+    # or a builder, given the site and the feed (channel) it writes
+    build: Callable[[Site, Channel], str] | None = field(default=None, repr=False)
     media_type: str | None = None  # set for the feeds the pages link to as alternates
     label: str = ""  # how the pages name it ("Atom", "RSS", ...)
     paged: bool = False  # index.html, page/N/index.html: planet.items entries each
-    needs: str = ""  # a planet setting without which there is no such output ("about")
+    each_camp: bool = False  # one for each camp: ``path`` names it with {slug}
+    # the setting without which there is no such output (the about page without planet.about)
+    needs: Callable[[Settings], Any] | None = field(default=None, repr=False)
     # or a builder of files it names itself (the logo, whose name has the file's extension)
     files: Callable[[Site], dict[str, bytes]] | None = field(default=None, repr=False)
 
@@ -53,8 +56,12 @@ OUTPUTS: tuple[Output, ...] = (
         "feed.json", build=jsonfeed.json_feed, media_type="application/feed+json", label="JSON Feed"
     ),
     Output("opml.xml", template="opml.xml", media_type="text/x-opml", label="OPML"),
-    Output(branding.ABOUT_PATH, template="about.html", needs="about"),
-    Output("logo", files=branding.logo_files, needs="logo"),
+    Output(branding.ABOUT_PATH, template="about.html", needs=lambda s: s.planet.about),
+    Output("logo", files=branding.logo_files, needs=lambda s: s.planet.logo),
+    Output("camps/index.html", template="camps.html", needs=lambda s: s.camps),
+    Output("camps/{slug}/index.html", template="camp.html", each_camp=True),
+    Output("camps/{slug}/atom.xml", template="atom.xml", each_camp=True),
+    Output("camps/{slug}/feed.json", build=jsonfeed.json_feed, each_camp=True),
 )
 
 # The code whose every change may change a page: part of the theme signature.
@@ -133,6 +140,7 @@ def render_site(
         report.reused, report.manifest = sink.reused, dict(sorted(sink.manifest.items()))
         report.removed = files.remove_stale_pages(out_dir, sink.paths)
         report.removed += files.remove_stale_files(out_dir, sink.paths, branding.stale_paths())
+        report.removed += files.remove_stale_folder(out_dir, "camps", sink.paths)
     except OSError as e:
         raise CampplanetError(
             f"cannot write the site into {out_dir}: {e.strerror or e} ({e.filename or out_dir})"
@@ -216,22 +224,32 @@ def _produce(
         since=since,
     )
     for output in outputs:
-        if output.needs and not getattr(settings.planet, output.needs):
+        if output.needs is not None and not output.needs(settings):
             continue
         if output.paged:
             assert output.template is not None
             paged = _Pages(settings, env, output.template, site)
             paged.render(paged.to_render(sink), sink)
-        elif output.template is not None:
-            root = "../" * output.path.count("/")
-            text = theme.render_template(env, output.template, site=site, root=root)
-            sink.put(output.path, _encode(text))
-        elif output.build is not None:
-            sink.put(output.path, _encode(output.build(site)))
+        elif output.each_camp:
+            for camp in site.camps:
+                path = output.path.format(slug=camp.camp.slug)
+                _one(output, path, env, sink, site=site, camp=camp, channel=site.camp_channel(camp))
         elif output.files is not None:
             for path, data in output.files(site).items():
                 sink.put(path, data)
+        else:
+            _one(output, output.path, env, sink, site=site, channel=site.channel)
     return sink
+
+
+def _one(output: Output, path: str, env: jinja2.Environment, sink: Sink, **context: Any) -> None:
+    """Render one file of ``output`` at ``path``: its template, given ``context`` and the way
+    back to the site's root, or its builder, given the site and the channel."""
+    if output.template is not None:
+        root = "../" * path.count("/")
+        sink.put(path, _encode(theme.render_template(env, output.template, root=root, **context)))
+    elif output.build is not None:
+        sink.put(path, _encode(output.build(context["site"], context["channel"])))
 
 
 def _encode(text: str) -> bytes:

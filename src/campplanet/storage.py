@@ -226,6 +226,11 @@ _ENTRY_SELECT = ", ".join(f"entries.{name}" for name in _ENTRY_COLUMNS)
 _SLIM_SELECT = ", ".join(
     "''" if name in ("content", "summary") else f"entries.{name}" for name in _ENTRY_COLUMNS
 )
+# The camps an entry is a write-up of, as their slugs, sorted and space-separated.
+_CAMPS_OF = (
+    "(SELECT group_concat(slug, ' ') FROM (SELECT slug FROM camp_picked "
+    "WHERE entry = {} AND matched ORDER BY slug))"
+)
 _CANDIDATE = (
     "e.rowid, e.feed_url, e.key, e.guid, e.canonical_link, e.date, e.first_seen, e.backdated"
 )
@@ -480,7 +485,50 @@ class Storage:
             "CREATE TEMP TABLE IF NOT EXISTS picked (entry INTEGER PRIMARY KEY, placed, "
             "first_seen, feed_url, key, names_one_post)"
         )
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS camp_picked (entry INTEGER, slug TEXT, placed, "
+            "names_one_post, matched INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (slug, entry))"
+        )
         self.db.execute("DELETE FROM picked")
+        self.db.execute("DELETE FROM camp_picked")
+
+    def pick_for_camps(self, rows: Iterable[tuple[int, str, str, bool]]) -> None:
+        """Keep (rowid, camp slug, placed, link names one post) of entries in a camp's window."""
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO camp_picked (entry, slug, placed, names_one_post) "
+            "VALUES (?, ?, ?, ?)",
+            rows,
+        )
+
+    def camp_texts(self) -> Iterator[tuple[int, str, tuple[str, str, str, str]]]:
+        """(rowid, camp slug, (title, categories, content, summary)) of every entry in a
+        camp's window: what matching it needs."""
+        for row in self.db.conn.execute(
+            "SELECT c.entry, c.slug, e.title, e.categories, e.content, e.summary "
+            "FROM camp_picked c JOIN entries e ON e.rowid = c.entry"
+        ):
+            yield row[0], row[1], row[2:]
+
+    def mark_write_ups(self, pairs: Iterable[tuple[int, str]]) -> None:
+        """Mark (rowid, camp slug) pairs as write-ups of the camp."""
+        self.db.conn.executemany(
+            "UPDATE camp_picked SET matched = 1 WHERE entry = ? AND slug = ?", pairs
+        )
+
+    def camp_entries(
+        self, slug: str, *, write_ups: bool = True, text: bool = True
+    ) -> list[tuple[StoredEntry, bool, str]]:
+        """The entries in camp ``slug``'s window, oldest placed first: its write-ups, or
+        (``write_ups=False``) the near misses that did not match. Each with whether its link
+        names one post, and the camps it is a write-up of."""
+        select = _ENTRY_SELECT if text else _SLIM_SELECT
+        cursor = self.db.conn.execute(
+            f"SELECT {select}, c.names_one_post, {_CAMPS_OF.format('c.entry')} "
+            "FROM camp_picked c JOIN entries ON entries.rowid = c.entry "
+            "WHERE c.slug = ? AND c.matched = ? ORDER BY c.placed, c.entry",
+            [slug, int(write_ups)],
+        )
+        return [(_entry_from_tuple(row), bool(row[-2]), row[-1] or "") for row in cursor]
 
     def pick(self, rows: Iterable[tuple[int, str, str, str, str, bool]]) -> None:
         """Keep (rowid, placed, first seen, feed, key, link names one post) of shown entries."""
@@ -504,18 +552,19 @@ class Storage:
         its link names one post. Without ``text``, content and summary are left empty."""
         select = _ENTRY_SELECT if text else _SLIM_SELECT
         cursor = self.db.conn.execute(
-            f"SELECT {select}, shown.names_one_post FROM shown JOIN entries "
-            "ON entries.rowid = shown.entry WHERE position >= ? AND position < ? "
-            "ORDER BY position",
+            f"SELECT {select}, shown.names_one_post, {_CAMPS_OF.format('shown.entry')} "
+            "FROM shown JOIN entries ON entries.rowid = shown.entry "
+            "WHERE position >= ? AND position < ? ORDER BY position",
             [start, stop],
         )
-        return [(_entry_from_tuple(row), bool(row[-1])) for row in cursor]
+        return [(_entry_from_tuple(row), bool(row[-2]), row[-1] or "") for row in cursor]
 
-    def shown_revisions(self) -> Iterator[tuple[int, int, str, int]]:
-        """(rowid, revision, feed, link names one post) of every shown entry, in display
-        order: what names the version of each entry a page shows."""
+    def shown_revisions(self) -> Iterator[tuple[int, int, str, int, str]]:
+        """(rowid, revision, feed, link names one post, camps) of every shown entry, in
+        display order: what names the version of each entry a page shows."""
         yield from self.db.conn.execute(
-            "SELECT entry, revision, feed_url, names_one_post FROM shown JOIN entries "
+            "SELECT entry, revision, feed_url, names_one_post, "
+            f"{_CAMPS_OF.format('shown.entry')} FROM shown JOIN entries "
             "ON entries.rowid = shown.entry ORDER BY position"
         )
 

@@ -228,6 +228,7 @@ class EntryView:
     feed: FeedRef
     categories: tuple[str, ...] = ()
     content_hash: str = ""  # content_digest(content, summary); computed if not given
+    camps: tuple[str, ...] = ()  # slugs of the camps it is a write-up of
 
     def __post_init__(self) -> None:
         if not self.content_hash:

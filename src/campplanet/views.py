@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from campplanet import identity, policy
+from campplanet import camps, identity, policy
 from campplanet.config import Settings
 from campplanet.health import health
-from campplanet.storage import Candidate, Storage, parse_time
+from campplanet.storage import Candidate, Storage, format_time, parse_time
 from campplanet.types import EntryView, FeedRef, FeedState, FeedView, StoredEntry, Subscription
 from campplanet.urls import publishable
 
@@ -72,30 +73,37 @@ def select(
     order_by = settings.render.order
 
     seen: set[str] = set()  # same-post keys of shown entries that other feeds also carry
+    camp_seen: set[str] = set()  # the same for camps, which flood control does not hide
+    windows = _camp_windows(settings)
     picked: list[tuple[int, str, str, str, str, bool]] = []
+    for_camps: list[tuple[int, str, str, bool]] = []
     storage.start_picking()
     for entry in storage.candidates(text=needs_text):
         c = counts[entry.feed_url]
         c.stored += 1
-        if entry.key in held.get(entry.feed_url, ()):
-            c.held_back += 1
-            continue
+        is_held = entry.key in held.get(entry.feed_url, ())
         if needs_text and not policy.passes_filter(
             _filter_text(entry), own=own_filters[entry.feed_url], include=include, exclude=exclude
         ):
-            c.filtered_out += 1
+            c.filtered_out += not is_held
+            c.held_back += is_held
             continue
         names_one_post = (entry.feed_url, entry.canonical_link) not in shared
         keys = several.intersection(
             identity.same_post_keys(entry, link_names_one_post=names_one_post)
         )
-        if keys:
-            if not seen.isdisjoint(keys):
-                continue
-            seen.update(keys)
+        placed = policy.placement_date(entry, order_by)
+        if windows and _first_time(keys, camp_seen):
+            for slug, (start, end) in windows.items():
+                if start <= placed < end:
+                    for_camps.append((entry.rowid, slug, placed, names_one_post))
+        if is_held:
+            c.held_back += 1
+            continue
+        if not _first_time(keys, seen):
+            continue
         c.shown += 1
         c.newest = max(c.newest, entry.date)
-        placed = policy.placement_date(entry, order_by)
         picked.append((entry.rowid, placed, entry.first_seen, entry.feed_url, entry.key,
                        names_one_post))  # fmt: skip
         if len(picked) >= 1000:
@@ -103,10 +111,40 @@ def select(
             picked.clear()
     storage.pick(picked)
     total = storage.finish_picking()
+    storage.pick_for_camps(for_camps)
+    storage.mark_write_ups(_write_ups(settings, storage))
 
     feeds = [_feed_view(sub, states.get(sub.url), counts[sub.url]) for sub in subscriptions]
     refs = {view.url: view.ref for view in feeds}
     return Selection(StoredShown(storage, total, refs, settings), feeds)
+
+
+def _first_time(keys: set[str], seen: set[str]) -> bool:
+    """Whether none of a post's same-post ``keys`` was seen yet (then they are now)."""
+    if not keys:
+        return True
+    if not seen.isdisjoint(keys):
+        return False
+    seen.update(keys)
+    return True
+
+
+def _camp_windows(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Each camp's window as stored times (which sort as text)."""
+    tz = ZoneInfo(settings.planet.timezone)
+    return {
+        camp.slug: tuple(format_time(moment) for moment in camps.window(camp, tz))  # type: ignore[misc]
+        for camp in settings.camps
+    }
+
+
+def _write_ups(settings: Settings, storage: Storage) -> Iterator[tuple[int, str]]:
+    """(rowid, slug) of the entries in a camp's window that are its write-ups."""
+    by_slug = {camp.slug: camp for camp in settings.camps}
+    for rowid, slug, (title, categories, content, summary) in storage.camp_texts():
+        tags = () if categories == "[]" else json.loads(categories)
+        if camps.matches(by_slug[slug], policy.filter_text(title, tags, content, summary)):
+            yield rowid, slug
 
 
 def _held_back(
@@ -160,7 +198,12 @@ def _feed_view(sub: Subscription, state: FeedState | None, c: _FeedCounts) -> Fe
 
 
 def entry_view(
-    entry: StoredEntry, feed: FeedRef, settings: Settings, *, link_names_one_post: bool
+    entry: StoredEntry,
+    feed: FeedRef,
+    settings: Settings,
+    *,
+    link_names_one_post: bool,
+    camps: str = "",
 ) -> EntryView:
     """A shown entry as the templates and merged feeds see it."""
     return EntryView(
@@ -175,6 +218,7 @@ def entry_view(
         feed=feed,
         categories=entry.categories,
         content_hash=entry.content_hash,
+        camps=tuple(camps.split()),
     )
 
 
@@ -194,14 +238,22 @@ class StoredShown:
         return self.total
 
     def views(self, start: int, stop: int, *, text: bool = True) -> list[EntryView]:
+        return self._views(self.storage.shown(start, stop, text=text))
+
+    def _views(self, rows: Iterable[tuple[StoredEntry, bool, str]]) -> list[EntryView]:
         return [
-            entry_view(e, self.refs[e.feed_url], self.settings, link_names_one_post=one)
-            for e, one in self.storage.shown(start, stop, text=text)
+            entry_view(e, self.refs[e.feed_url], self.settings, link_names_one_post=one, camps=c)
+            for e, one, c in rows
         ]
 
     def versions(self) -> Iterator[tuple[str, FeedRef]]:
         """For every shown entry, in display order: a token that changes whenever anything
-        its view is made of changes (its row's revision; whether its link names one post),
-        and its blog."""
-        for rowid, revision, feed_url, names_one_post in self.storage.shown_revisions():
-            yield f"{rowid}.{revision}.{names_one_post}", self.refs[feed_url]
+        its view is made of changes (its row's revision; whether its link names one post;
+        its camps), and its blog."""
+        for rowid, revision, feed_url, one, of_camps in self.storage.shown_revisions():
+            yield f"{rowid}.{revision}.{one}.{of_camps}", self.refs[feed_url]
+
+    def camp(self, slug: str, *, write_ups: bool = True) -> list[EntryView]:
+        """The write-ups of camp ``slug`` (or, without ``write_ups``, the near misses: posts
+        in its window that did not match), oldest first."""
+        return self._views(self.storage.camp_entries(slug, write_ups=write_ups))

@@ -112,4 +112,4 @@ def fail(error: CampplanetError) -> None:
 
 
 # Commands register themselves on `main` when their modules are imported.
-from campplanet.cli import run, serve, subscriptions  # noqa: E402, F401
+from campplanet.cli import camps, run, serve, subscriptions  # noqa: E402, F401
