@@ -4,6 +4,16 @@ Every change happens in a transaction: one per fetched feed, so a run killed at 
 leaves each feed either wholly before or wholly after its update. The schema carries a
 version (``PRAGMA user_version``); :data:`MIGRATIONS` brings an older database up to date
 when it is opened.
+
+Where sqlite-utils is used, and where plain SQL is, and why:
+
+- schema changes go through sqlite-utils (``add_column``, ``create_index``, ``transform``),
+  as do reads that want rows as dicts (feed states);
+- writes are plain ``INSERT ... ON CONFLICT`` inside our own ``BEGIN IMMEDIATE``
+  transaction (:meth:`Storage.transaction`): sqlite-utils' ``upsert_all`` commits on its
+  own, which would end a feed's transaction half-way;
+- the hot reads (merging a fetch, choosing what is shown, reading pages) select named
+  columns as tuples: at 100,000 entries, building a dict per row costs more than the query.
 """
 
 from __future__ import annotations
