@@ -23,7 +23,10 @@ for each one the benchmark prints
   farm's latencies alone take at that concurrency) and the run's ratio to it.
 
 Then medians over ``--runs`` runs, campplanet's ratio to reader for each kind of run, and
-whether the hung run meets the target hung <= max(warm, timeout) + 3 s.
+whether the hung run meets the target hung <= max(warm, timeout) + 3 s. The hung run is
+the first in which those feeds hang, so campplanet does not yet start them first (it does
+in the run after a time-out): each holds a concurrency slot until it parks, as a feed that
+has just begun to hang does.
 
 campplanet runs ``campplanet.update.refresh`` (fetch, parse, store, render) with default
 settings except ``fetch.allow_private_networks`` (the farm is on 127.0.1.x) and
