@@ -1,38 +1,63 @@
-"""Render throughput: a database of 20,000 entries from 1,000 blogs into every page and feed.
+"""Render benchmark: time and peak memory of ``campplanet render`` as the store grows.
 
-    python benchmarks/bench_render.py [--runs 5] [--entries 20000] [--feeds 1000]
+    python benchmarks/bench_render.py [--entries 20000,50000,100000] [--entries-per-feed 20]
+        [--runs 3] [--new-posts 50] [--profile]
 
-Entries have realistic content (paragraphs, links, images, headings; a third are long
-enough to be cut), stored as a refresh stores them (sanitized and tidied) in a real
-database with a 1,000-outline OPML. Each run is what ``campplanet render`` does: read the
-OPML, load and choose the shown entries, render into a fresh folder; then the same again
-into the same folder (nothing changed: archive pages kept by their fingerprints, the rest
-compared, none rewritten); then again after 50 blogs (5%) each published a new post, as a
-warm refresh renders. Prints medians, and the render alone (from entries already in memory,
-into a fresh folder) for comparison.
+For each size in ``--entries`` it builds a planet's folder (an OPML, a ``campplanet.toml``
+and a database) holding that many stored entries from ``entries / --entries-per-feed``
+blogs (1,000 blogs at 20,000 entries, 5,000 at 100,000), then, in each of ``--runs`` runs,
+times three ``campplanet render`` commands, each in a fresh process so its peak memory is
+its own:
+
+- into an empty folder (every page and feed written);
+- again into the same folder, nothing changed (archive pages kept by their fingerprints
+  without rendering them, the rest rendered, compared and left alone);
+- after ``--new-posts`` blogs each published a new post, as a warm refresh renders.
+
+For each it prints the process's wall time (starting Python included: the line "Python and
+campplanet's imports alone" says how much that is), its CPU time, its peak RSS (the
+process's VmHWM, read as it ends: not ru_maxrss, which Linux makes at least the
+benchmark's own peak in a spawned child; the summed RSS of its process tree, sampled from
+/proc, is printed per run as a check that nothing else is forked) and the files it wrote.
+Then one table of medians for every size.
+
+Every blog is part of the planet's founding run (``Storage.record_subscriptions`` before
+any import, and each FeedState ``at_founding``), so new-feed flood control holds nothing
+back and every stored entry is shown: a blog that joined later would show only its newest
+``planet.new_feed_items`` (3) posts, and the render would cover few of them.
+
+The database is written as a year of refreshes would have left it: every entry built from
+a ParsedEntry by ``campplanet.identity.merge_entry`` (as a fetch stores it, first seen ten
+minutes after it was published), written by ``Storage.save_entries`` in batches, one
+transaction each. Content is realistic (paragraphs, links, images, headings; a third long
+enough to be folded), sanitized and tidied as a fetch stores it, but cheaply: a pool of
+documents is sanitized and tidied once, and each entry takes one with its own number put
+into its links and image URLs, so no two entries have the same content.
+
+``--profile`` adds pyinstrument profiles of the three renders at the largest size.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
-import resource
 import statistics
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from campplanet import update
-from campplanet.config import PlanetSettings, Settings
-from campplanet.render import render_site
-from campplanet.sanitize import sanitize_html
-from campplanet.storage import Storage
-from campplanet.tidy import tidy_html
-from campplanet.types import EntryView, FeedState, FeedView, StoredEntry
-from campplanet.urls import canonical_link
+sys.path.insert(0, str(Path(__file__).parent))
+
+from proctree import Measured, peak_rss_mb, run_measured
+
+HERE = Path(__file__).resolve()
+KINDS = ("empty folder", "nothing changed", "after new posts")
 
 WORDS = (
     "council",
@@ -70,19 +95,24 @@ WORDS = (
     "standards",
 )
 
+MARK = "entrynumber"  # replaced by each entry's number in its pooled content (lower case:
+# paragraphs are capitalized, which lowers the rest)
+POOL = 1000  # distinct documents sanitized and tidied
+BATCH = 5000  # entries per transaction
+START = datetime(2026, 11, 26, 18, tzinfo=UTC)  # the newest stored post
+PUBLISH_EVERY = timedelta(minutes=7)  # across the whole planet, going back from START
 
-def paragraph(rng: random.Random) -> str:
+
+def paragraph(rng: random.Random, n: int | str) -> str:
     words = [rng.choice(WORDS) for _ in range(rng.randint(30, 90))]
     i = rng.randrange(len(words))
-    words[i] = (
-        f'<a href="https://example.org/{words[i]}" rel="nofollow ugc noopener">{words[i]}</a>'
-    )
+    words[i] = f'<a href="https://example.org/{n}/{words[i]}">{words[i]}</a>'
     if rng.random() < 0.3:
         words[0] = f"<strong>{words[0]}</strong>"
     return "<p>" + " ".join(words).capitalize() + ".</p>"
 
 
-def content(rng: random.Random, n: int) -> str:
+def content(rng: random.Random, n: int | str) -> str:
     parts = []
     for k in range(rng.choice((2, 3, 4, 6, 10, 16))):
         if k and rng.random() < 0.2:
@@ -90,197 +120,291 @@ def content(rng: random.Random, n: int) -> str:
         if rng.random() < 0.15:
             parts.append(
                 f'<p><img src="https://img.example.org/{n}/{k}.jpg" width="600" height="400" '
-                'loading="lazy" decoding="async"></p>'
+                'alt=""></p>'
             )
-        parts.append(paragraph(rng))
+        parts.append(paragraph(rng, n))
     return "".join(parts)
 
 
-def make_views(n_entries: int, n_feeds: int) -> tuple[list[EntryView], list[FeedView]]:
-    rng = random.Random(1)
-    start = datetime(2026, 11, 26, 18, tzinfo=UTC)
-    feeds = [
-        FeedView(
-            url=f"https://blog{i}.example.org/feed/",
-            title=f"Blog number {i}",
-            site=f"https://blog{i}.example.org/",
-            avatar=f"https://blog{i}.example.org/logo.png" if i % 3 == 0 else None,
-            initials=f"B{i % 10}",
-            entries=n_entries // n_feeds,
-            shown=n_entries // n_feeds,
-            health=("working", "working", "failing", "moved", "gone")[i % 5],
-            last_success=start,
-            updated=start,
+class ContentPool:
+    """Sanitized, tidied entry documents, made once; each entry's is one of them with its
+    own number in its links."""
+
+    def __init__(self, rng: random.Random, size: int = POOL):
+        from campplanet.sanitize import sanitize_html
+        from campplanet.tidy import tidy_html
+
+        base = "https://blog.example.org/"
+        self.contents = [tidy_html(sanitize_html(content(rng, MARK), base)) for _ in range(size)]
+        self.summaries = [" ".join(rng.choice(WORDS) for _ in range(60)) for _ in range(size)]
+        assert all(MARK in c for c in self.contents)
+
+    def content(self, n: int) -> str:
+        return self.contents[n % len(self.contents)].replace(MARK, str(n))
+
+    def summary(self, n: int) -> str:
+        return self.summaries[(n * 7) % len(self.summaries)]
+
+
+@dataclass(frozen=True)
+class Blog:
+    url: str
+    title: str
+    site: str
+
+
+def blogs(count: int) -> list[Blog]:
+    return [
+        Blog(
+            f"https://blog{i}.example.org/feed/",
+            f"Blog number {i}",
+            f"https://blog{i}.example.org/",
         )
-        for i in range(n_feeds)
+        for i in range(count)
     ]
-    entries = []
-    for n in range(n_entries):
-        date = start - timedelta(minutes=7 * n)
-        feed = feeds[rng.randrange(n_feeds)]
-        entries.append(
-            EntryView(
-                id=f"{feed.site}posts/{n}",
-                link=f"{feed.site}posts/{n}",
-                title=f"Post {n}: " + " ".join(rng.choice(WORDS) for _ in range(6)),
-                content=tidy_html(sanitize_html(content(rng, n), feed.site)),
-                summary=" ".join(rng.choice(WORDS) for _ in range(60)),
-                author=f"Author {n % 700}",
-                date=date,
-                updated=date,
-                feed=feed,
-                categories=("localgov",),
-            )
-        )
-    return entries, feeds
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and its finished children (the page-rendering worker)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+def build_planet(folder: Path, n_entries: int, n_feeds: int) -> Path:
+    """A planet's folder with ``n_entries`` stored entries from ``n_feeds`` blogs, every
+    one of them founding (see the module docstring); returns its ``campplanet.toml``."""
+    from campplanet.identity import merge_entry
+    from campplanet.storage import Storage
+    from campplanet.types import FeedState, ParsedEntry
 
-
-def build_database(folder: Path, entries: list[EntryView], feeds: list[FeedView]) -> Settings:
-    """The OPML, settings and database a refresh would have left for these views."""
+    rng = random.Random(1)
+    pool = ContentPool(rng)
+    feeds = blogs(n_feeds)
     outlines = "\n".join(
         f'<outline type="rss" text={quoteattr(f.title)} xmlUrl={quoteattr(f.url)}'
-        f" htmlUrl={quoteattr(f.site or '')}/>"
+        f" htmlUrl={quoteattr(f.site)}/>"
         for f in feeds
     )
-    opml = folder / "feeds.opml"
-    opml.write_text(
+    (folder / "feeds.opml").write_text(
         f'<?xml version="1.0"?><opml version="2.0"><head><title>Bench</title></head>'
         f"<body>{outlines}</body></opml>"
     )
-    settings = Settings(
-        planet=PlanetSettings(
-            opml=str(opml), db=str(folder / "planet.db"), output=str(folder / "public")
-        )
-    )
-    with Storage(settings.path(settings.planet.db)) as storage, storage.transaction():
-        for f in feeds:
-            storage.save_feed(
-                FeedState(
-                    url=f.url,
-                    title=f.title,
-                    link=f.site,
-                    image=f.avatar,
-                    added=f.last_success,
-                    last_attempt=f.last_success,
-                    last_success=f.last_success,
-                    imported_at=f.last_success,
+    config = folder / "campplanet.toml"
+    config.write_text('[planet]\nopml = "feeds.opml"\ndb = "planet.db"\noutput = "public"\n')
+    oldest = START - PUBLISH_EVERY * n_entries
+    founded = oldest - timedelta(hours=1)
+    last_fetch = START + timedelta(minutes=30)
+    with Storage(folder / "planet.db") as storage:
+        # The founding run: every blog on the list from the start (at_founding).
+        storage.record_subscriptions([f.url for f in feeds], founded)
+        with storage.transaction():
+            for i, f in enumerate(feeds):
+                failing = i % 10 == 9
+                storage.save_feed(
+                    FeedState(
+                        url=f.url,
+                        title=f.title,
+                        link=f.site,
+                        image=f"{f.site}logo.png" if i % 3 == 0 else None,
+                        added=founded,
+                        at_founding=True,
+                        imported_at=founded,
+                        last_attempt=last_fetch,
+                        last_success=last_fetch - timedelta(days=3) if failing else last_fetch,
+                        last_status=500 if failing else 200,
+                        last_error="HTTP 500" if failing else None,
+                        failures=6 if failing else 0,
+                        failing_since=last_fetch - timedelta(days=3) if failing else None,
+                        etag=f'"{i}"',
+                    )
                 )
-            )
-        storage.save_entries(
-            StoredEntry(
-                feed_url=e.feed.url,
-                key=e.id,
-                link=e.link,
-                title=e.title,
-                content=e.content,
-                summary=e.summary,
-                author=e.author,
-                published=e.date,
-                updated=e.updated,
-                categories=e.categories,
-                first_seen=e.date,
-                date=e.date,
-                guid=e.id,
-                canonical_link=canonical_link(e.link),
-            )
-            for e in entries
-        )
-    return settings
+        for first in range(0, n_entries, BATCH):
+            batch = []
+            for n in range(first, min(first + BATCH, n_entries)):
+                feed = feeds[rng.randrange(n_feeds)]
+                published = START - PUBLISH_EVERY * n
+                link = f"{feed.site}posts/{n}"
+                parsed = ParsedEntry(
+                    key=link,
+                    link=link,
+                    title=f"Post {n}: " + " ".join(rng.choice(WORDS) for _ in range(6)),
+                    content=pool.content(n),
+                    summary=pool.summary(n),
+                    author=f"Author {n % 700}",
+                    published=published,
+                    updated=published,
+                    categories=("localgov",),
+                    guid=link,
+                )
+                seen = published + timedelta(minutes=10)
+                batch.append(merge_entry(feed.url, None, parsed, seen, imported=True).entry)
+            with storage.transaction():
+                storage.save_entries(batch)
+    return config
 
 
-def add_posts(settings: Settings, feeds: list[FeedView], *, count: int, run: int) -> None:
+def add_posts(config: Path, n_feeds: int, *, count: int, run: int) -> None:
     """``count`` blogs each publish one new post, newer than every stored one."""
+    from campplanet.identity import merge_entry
+    from campplanet.sanitize import sanitize_html
+    from campplanet.storage import Storage
+    from campplanet.tidy import tidy_html
+    from campplanet.types import ParsedEntry
+
     rng = random.Random(run)
-    when = datetime(2027, 1, 1, tzinfo=UTC) + timedelta(days=run)
-    with Storage(settings.path(settings.planet.db)) as storage, storage.transaction():
-        storage.save_entries(
-            StoredEntry(
-                feed_url=f.url,
-                key=f"{f.url}#new-{run}",
-                link=f"{f.site or f.url}new-{run}",
+    when = START + timedelta(days=1 + run)
+    with Storage(config.parent / "planet.db") as storage, storage.transaction():
+        entries = []
+        for i, feed in enumerate(rng.sample(blogs(n_feeds), count)):
+            link = f"{feed.site}new-{run}"
+            published = when + timedelta(minutes=i)
+            parsed = ParsedEntry(
+                key=link,
+                link=link,
                 title=f"New post {run}",
-                content=tidy_html(sanitize_html(content(rng, 4), f.url)),
+                content=tidy_html(sanitize_html(content(rng, f"new-{run}-{i}"), feed.site)),
                 summary="A new post.",
-                author=None,
-                published=when + timedelta(minutes=i),
-                updated=when + timedelta(minutes=i),
-                categories=(),
-                first_seen=when + timedelta(minutes=i),
-                date=when + timedelta(minutes=i),
+                published=published,
+                updated=published,
+                guid=link,
             )
-            for i, f in enumerate(rng.sample(feeds, count))
-        )
+            seen = published + timedelta(minutes=10)
+            entries.append(merge_entry(feed.url, None, parsed, seen, imported=True).entry)
+        storage.save_entries(entries)
+
+
+# -- one measured render, in its own process --------------------------------------------------
+
+
+def render(config: Path, output: Path, *, profile: bool = False) -> tuple[Measured, dict]:
+    """``campplanet render`` into ``output``, in a fresh process: (measures, its report with
+    the process's peak RSS, ``peak_mb``)."""
+    command = [sys.executable, str(HERE), "--worker", str(config), str(output)]
+    if profile:
+        command.append("--profile")
+    done = run_measured(command, cwd=config.parent)
+    if done.returncode != 0:
+        raise SystemExit(f"campplanet render failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    *lines, last = done.stdout.strip().splitlines()
+    report = json.loads(last)
+    report.update(json.loads(lines[-1]) if not profile else {"profile": "\n".join(lines)})
+    return done, report
+
+
+def worker(config: str, output: str, profile: bool) -> None:
+    """``campplanet render --config CONFIG --output OUTPUT``, as the command runs it (its
+    JSON report on stdout), then this process's peak RSS (VmHWM) as a last JSON line. With
+    ``profile``, under pyinstrument, the profile instead of the report."""
+    from campplanet.cli import main
+
+    command = ["render", "--config", config, "--output", output, "--log-format", "json"]
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.002)
+        profiler.start()
+        command.append("--quiet")
+    try:
+        main(command, standalone_mode=False)
+    finally:
+        if profiler is not None:
+            profiler.stop()
+            text = profiler.output_text(unicode=False, color=False, show_all=False)
+            print("\n".join(text.splitlines()[:80]))
+    print(json.dumps({"peak_mb": peak_rss_mb()}))
+
+
+def baseline() -> tuple[Measured, float]:
+    """Python with what ``campplanet render`` imports, and nothing else done: (measures,
+    peak RSS)."""
+    code = (
+        "import campplanet.cli.run, campplanet.update, campplanet.render, sys; "
+        f"sys.path.insert(0, {str(HERE.parent)!r}); from proctree import peak_rss_mb; "
+        "print(peak_rss_mb())"
+    )
+    done = run_measured([sys.executable, "-c", code])
+    return done, float(done.stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--entries", type=int, default=20_000)
-    parser.add_argument("--feeds", type=int, default=1_000)
+    parser.add_argument("--entries", default="20000,50000,100000", help="sizes, comma-separated")
+    parser.add_argument("--entries-per-feed", type=int, default=20, help="feeds = entries / this")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--new-posts", type=int, default=50, help="blogs that publish a post")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    entries, feeds = make_views(args.entries, args.feeds)
-    size = sum(len(e.content) for e in entries)
-    print(f"{len(entries)} entries ({size / 1e6:.1f} MB of content) from {len(feeds)} feeds")
+    if args.worker:
+        worker(*args.worker, profile=args.profile)
+        return
+    sizes = [int(s) for s in args.entries.split(",") if s.strip()]
+    base, base_mb = baseline()
+    print(
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; Python and "
+        f"campplanet's imports alone: {base.wall:.2f}s wall, {base_mb:.0f} MB peak RSS",
+        flush=True,
+    )
+    table: list[tuple[int, int, float, str, list[Measured], list[dict]]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        settings = build_database(folder, entries, feeds)
-        db_mb = settings.path(settings.planet.db).stat().st_size / 1e6
-        print(f"database: {db_mb:.0f} MB")
-        fresh, again, after_posts, cpu, memory_only = [], [], [], [], []
-        for run in range(args.runs):
-            output = folder / f"public-{run}"
-            run_settings = Settings(
-                planet=PlanetSettings(
-                    opml=settings.planet.opml, db=settings.planet.db, output=str(output)
-                )
+        for size in sizes:
+            n_feeds = max(1, size // args.entries_per_feed)
+            if args.new_posts > n_feeds:
+                parser.error(f"--new-posts {args.new_posts} is more than {n_feeds} feeds")
+            folder = Path(tmp) / str(size)
+            folder.mkdir()
+            started = time.perf_counter()
+            config = build_planet(folder, size, n_feeds)
+            db_mb = (folder / "planet.db").stat().st_size / 1e6
+            print(
+                f"\n{size} entries from {n_feeds} feeds: database {db_mb:.0f} MB, built in "
+                f"{time.perf_counter() - started:.1f}s",
+                flush=True,
             )
-            c = cpu_seconds()
-            t = time.perf_counter()
-            report = update.render(run_settings)
-            fresh.append(time.perf_counter() - t)
-            cpu.append(cpu_seconds() - c)
-            t = time.perf_counter()
-            second = update.render(run_settings)
-            again.append(time.perf_counter() - t)
-            assert not second.written, second.written
-            add_posts(run_settings, feeds, count=len(feeds) // 20, run=run)
-            t = time.perf_counter()
-            third = update.render(run_settings)
-            after_posts.append(time.perf_counter() - t)
-            memory = Settings(planet=PlanetSettings(output=str(folder / f"memory-{run}")))
-            t = time.perf_counter()
-            render_site(memory, entries, feeds, last_refresh=entries[0].date)
-            memory_only.append(time.perf_counter() - t)
-    print(f"files: {len(report.written)} ({report.line()})")
+            measured: dict[str, tuple[list[Measured], list[dict]]] = {k: ([], []) for k in KINDS}
+            for run in range(args.runs):
+                output = folder / f"public-{run}"
+                for kind in KINDS:
+                    if kind == "after new posts":
+                        add_posts(config, n_feeds, count=args.new_posts, run=run)
+                    done, report = render(config, output)
+                    measured[kind][0].append(done)
+                    measured[kind][1].append(report)
+                    if kind == "nothing changed" and report["written"]:
+                        print(f"  warning: {report['written']} files written with no change")
+                    print(
+                        f"  run {run + 1} {kind:15} wall {done.wall:6.2f}s cpu {done.cpu:6.2f}s"
+                        f" peak rss {report['peak_mb']:4.0f} MB (tree {done.tree_rss_mb:.0f} MB,"
+                        f" {done.tree_peak_processes} process); {report['written']} written, "
+                        f"{report['unchanged']} unchanged ({report['reused']} kept without "
+                        f"rendering); render_site {report['seconds']:.2f}s",
+                        flush=True,
+                    )
+            for kind in KINDS:
+                table.append((size, n_feeds, db_mb, kind, *measured[kind]))
+            if args.profile and size == max(sizes):
+                output = folder / "public-profile"
+                for kind in KINDS:
+                    if kind == "after new posts":
+                        add_posts(config, n_feeds, count=args.new_posts, run=args.runs)
+                    _, report = render(config, output, profile=True)
+                    print(f"\n== pyinstrument: campplanet render, {kind}, {size} entries ==")
+                    print(report["profile"])
     print(
-        f"campplanet render (OPML, load, choose, render) into an empty folder: median "
-        f"{statistics.median(fresh):.2f} s (min {min(fresh):.2f}, max {max(fresh):.2f}) "
-        f"over {args.runs} runs"
+        f"\nmedians of {args.runs} runs, each render a fresh process (wall includes starting "
+        f"Python, {base.wall:.2f}s); load average now {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores"
     )
     print(
-        f"  CPU time (both processes): median {statistics.median(cpu):.2f} s; load average "
-        f"at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        f"{'entries':>8} {'feeds':>6} {'db':>7}  {'render':16} {'wall':>7} {'cpu':>7} "
+        f"{'peak rss':>9} {'written':>8} {'kept':>6}"
     )
-    print(
-        f"  again, nothing changed: median {statistics.median(again):.2f} s "
-        f"(min {min(again):.2f}, max {max(again):.2f})"
-    )
-    print(
-        f"  after {len(feeds) // 20} new posts: median {statistics.median(after_posts):.2f} s "
-        f"(min {min(after_posts):.2f}, max {max(after_posts):.2f}); {third.line()}, "
-        f"{third.reused} archive pages kept without rendering"
-    )
-    print(
-        f"render_site alone, entries already in memory: median "
-        f"{statistics.median(memory_only):.2f} s"
-    )
+    for size, n_feeds, db_mb, kind, done, reports in table:
+        label = kind if kind != "after new posts" else f"after {args.new_posts} posts"
+        print(
+            f"{size:8} {n_feeds:6} {db_mb:4.0f} MB  {label:16} "
+            f"{statistics.median(d.wall for d in done):6.2f}s "
+            f"{statistics.median(d.cpu for d in done):6.2f}s "
+            f"{statistics.median(r['peak_mb'] for r in reports):6.0f} MB "
+            f"{statistics.median(r['written'] for r in reports):8.0f} "
+            f"{statistics.median(r['reused'] for r in reports):6.0f}"
+        )
+    print("written: files written; kept: archive pages kept without rendering them")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A local farm of realistic feeds for benchmarks, served from its own process.
 
     farm = FeedFarm(FarmPlan(feeds=1000)).start()   # a child process serving on 127.0.1.x
+    FarmPlan(feeds=5000, hosts=250, entries_per_feed=20)  # 20 feeds per host, 20 entries each
     farm.urls                                        # one URL per feed
     farm.change(0.05, seed=1)                        # 5 % of feeds get a new entry + ETag
     farm.hang(0.02, seconds=120, seed=2)             # 2 % of feeds stop answering
@@ -8,9 +9,10 @@
     farm.stats()                                     # requests served, peak in flight per host
     farm.stop()
 
-Feeds: 10–30 entries of 1–6 KB of HTML each, RSS 2.0 or Atom, with ETag and Last-Modified
-(conditional GETs get 304), 20–200 ms latency per request, spread over ``hosts`` loopback
-addresses (127.0.1.1, 127.0.1.2, ...), a fraction answering errors (404, 500, 410).
+Feeds: 10–30 entries (or ``entries_per_feed``) of 1–6 KB of HTML each, RSS 2.0 or Atom,
+with ETag and Last-Modified (conditional GETs get 304), 20–200 ms latency per request,
+spread over ``hosts`` loopback addresses (127.0.1.1, 127.0.1.2, ...; by default one per 4
+feeds), a fraction answering errors (404, 500, 410).
 Everything is generated from ``seed``, so two tools see the same farm.
 """
 
@@ -89,6 +91,7 @@ EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
 class FarmPlan:
     feeds: int = 1000
     hosts: int = 0  # 0: one host per 4 feeds
+    entries_per_feed: int = 0  # 0: 10-30 entries per feed, drawn at random
     error_fraction: float = 0.03
     latency: tuple[float, float] = (0.020, 0.200)
     seed: int = 1
@@ -116,7 +119,10 @@ class FeedSource:
         rng = random.Random(plan.seed)
         self.pool = _paragraphs(rng, 400)
         self.kinds = [rng.choice(("rss", "atom")) for _ in range(plan.feeds)]
+        # Drawn even when fixed, so the rest of the farm is the same whatever the size.
         self.sizes = [rng.randint(10, 30) for _ in range(plan.feeds)]
+        if plan.entries_per_feed:
+            self.sizes = [plan.entries_per_feed] * plan.feeds
         self.latencies = [rng.uniform(*plan.latency) for _ in range(plan.feeds)]
         self.errors = {
             i: rng.choice((404, 500, 410))
