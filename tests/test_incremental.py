@@ -270,6 +270,7 @@ def test_a_page_fingerprint_changes_with_anything_its_entries_are_made_of():
     their blogs (so a template that starts printing one cannot leave a stale page), and
     nothing of other pages' entries."""
     base = [entry(n) for n in range(12)]
+    base[10] = entry(10, feed(9))  # its blog's only post: renaming the blog changes one page
     planet = Planet(Path(tempfile.mkdtemp()), base, items=3)
     info = site_info(planet.settings, OUTPUTS)
 
@@ -298,6 +299,9 @@ def test_a_page_fingerprint_changes_with_anything_its_entries_are_made_of():
         after = marks(changed)
         differing = [n for n in before if before[n] != after[n]]
         assert len(differing) == 1, name  # the page of entry 10, and only it
+    renamed = replace(base[0].feed, title="Renamed blog")  # a blog with posts on every page
+    after = marks([replace(e, feed=renamed) if e.feed == base[0].feed else e for e in base])
+    assert [n for n in before if before[n] != after[n]] == list(before)
     for name in ("site", "avatar", "initials", "url"):
         changed = list(base)
         changed[10] = replace(base[10], feed=replace(base[10].feed, **{name: "x"}))

@@ -7,6 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from campplanet.urls import (
+    _normalise,
+    _publish,
     canonical_link,
     feed_key,
     home_page,
@@ -177,3 +179,29 @@ def test_normalise_url_is_idempotent_and_ascii(path):
     once = normalise_url("https://example.org/" + path)
     assert once.isascii()
     assert normalise_url(once) == once
+
+
+PLAIN_URLS = st.builds(
+    lambda scheme, host, path, query, fragment: f"{scheme}://{host}/{path}{query}{fragment}",
+    st.sampled_from(["http", "https"]),
+    st.sampled_from(["a.example", "blog.example.org", "127.0.0.1"]),
+    st.text(alphabet="abc/-._~!$&'()*+,;=:@%20", max_size=20),
+    st.sampled_from(["", "?", "?a=1", "?a=1&b=%41"]),
+    st.sampled_from(["", "#", "#x", "#a/b?c"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(PLAIN_URLS, st.booleans(), st.booleans())
+def test_the_quick_path_of_normalise_url_agrees_with_the_full_one(url, fragment, userinfo):
+    """normalise_url returns an already-normal URL as it is, without taking it apart."""
+    full = _normalise(url, keep_fragment=fragment, keep_userinfo=userinfo)
+    assert normalise_url(url, keep_fragment=fragment, keep_userinfo=userinfo) == full
+
+
+@settings(max_examples=300, deadline=None)
+@given(PLAIN_URLS)
+def test_a_plain_url_is_published_as_it_is(url):
+    published = publishable(url)
+    assert published is None or is_valid_uri(published)
+    assert _publish(url) == published  # the full steps agree

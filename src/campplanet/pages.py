@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
@@ -56,8 +56,14 @@ class Shown(Protocol):
         content and summary may be left empty (``content_hash`` stands for them)."""
         ...
 
-    def versions(self) -> Iterator[tuple[str, FeedRef]]:
-        """Every entry's version token and its blog, in order (see :func:`fingerprint`)."""
+    def versions(self) -> Iterator[tuple[str, str]]:
+        """Every entry's version token and its blog's feed URL, in order (see
+        :func:`fingerprints`): the token changes whenever anything its view is made of
+        does."""
+        ...
+
+    def blogs(self) -> dict[str, FeedRef]:
+        """The blogs of the entries, by feed URL."""
         ...
 
     def camp(self, slug: str, *, write_ups: bool = True) -> list[EntryView]:
@@ -75,9 +81,12 @@ class ShownList(list[EntryView]):
         """The entries that are write-ups of camp ``slug``, oldest first."""
         return sorted((e for e in self if slug in e.camps), key=lambda e: (e.date, e.id))
 
-    def versions(self) -> Iterator[tuple[str, FeedRef]]:
+    def versions(self) -> Iterator[tuple[str, str]]:
         for entry in self:
-            yield repr(entry), entry.feed
+            yield repr(entry), entry.feed.url
+
+    def blogs(self) -> dict[str, FeedRef]:
+        return {entry.feed.url: entry.feed for entry in self}
 
 
 class PostText(NamedTuple):
@@ -339,27 +348,25 @@ def fingerprints(
     versions = shown.versions()
     for _ in range(page_slice(0, total, per_page).stop):  # the front page: always rendered
         next(versions)
+    base = hashlib.sha256(signature)
+    base.update(repr(info).encode("utf-8", "surrogatepass"))
+    blogs = shown.blogs()
+    blog_reprs: dict[str, str] = {}  # a blog's repr, worked out once for every page
     for number in range(newest, 0, -1):  # in display order: the newest archive page first
         size = len(range(total)[page_slice(number, total, per_page)])
-        page = [next(versions) for _ in range(size)]
-        yield number, _fingerprint(number, newest, page, info, signature)
-
-
-def _fingerprint(
-    number: int,
-    newest: int,
-    versions: Iterable[tuple[str, FeedRef]],
-    info: SiteInfo,
-    signature: bytes,
-) -> str:
-    digest = hashlib.sha256(signature)
-    digest.update(repr((number, number == newest, info)).encode("utf-8", "surrogatepass"))
-    blogs: dict[str, FeedRef] = {}
-    for token, feed in versions:
-        digest.update(f"\x1e{token}\x1f{feed.url}".encode("utf-8", "surrogatepass"))
-        blogs[feed.url] = feed
-    digest.update(repr(sorted(blogs.items())).encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()[:32]
+        digest = base.copy()
+        digest.update(f"{number}\x1f{number == newest}".encode())
+        tokens, urls = [], set()
+        for _ in range(size):
+            token, url = next(versions)
+            tokens.append(token)
+            urls.add(url)
+        for url in sorted(urls):
+            if url not in blog_reprs:
+                blog_reprs[url] = repr(blogs[url])
+            tokens.append(blog_reprs[url])
+        digest.update("\x1e".join(tokens).encode("utf-8", "surrogatepass"))
+        yield number, digest.hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -412,6 +419,7 @@ class Site:
     _feed_items: list[Item] | None = None
     _by_url: dict[str, FeedView] | None = None
     _camps: list[CampPage] | None = None
+    _subscriptions: list[health.SubscriptionStatus] | None = None
 
     @property
     def planet(self) -> PlanetSettings:
@@ -507,11 +515,13 @@ class Site:
     @property
     def subscriptions(self) -> list[health.SubscriptionStatus]:
         """Every subscription with its health in words, by name."""
-        feeds = sorted(self.feeds, key=lambda f: (f.title.casefold(), f.url))
-        return [
-            health.feed_status(f, self.tz, new_feed_items=self.settings.planet.new_feed_items)
-            for f in feeds
-        ]
+        if self._subscriptions is None:
+            feeds = sorted(self.feeds, key=lambda f: (f.title.casefold(), f.url))
+            new_feed_items = self.settings.planet.new_feed_items
+            self._subscriptions = [
+                health.feed_status(f, self.tz, new_feed_items=new_feed_items) for f in feeds
+            ]
+        return self._subscriptions
 
     @property
     def health_counts(self) -> list[tuple[str, int]]:

@@ -96,11 +96,15 @@ def held_back(
     return {e.key for e in newest_first[max(new_feed_items, 0) :]}
 
 
+def placement_source(order: str, backdated: bool) -> str:
+    """Which of an entry's times places it, by ``render.order``: ``"date"`` or, for a
+    backdated entry when the order is ``"first_seen"``, ``"first_seen"``."""
+    return "first_seen" if order == "first_seen" and backdated else "date"
+
+
 def placement_date(entry: StoredEntry, order: str) -> datetime:
     """Where the planet places an entry, by ``render.order``."""
-    if order == "first_seen" and entry.backdated:
-        return entry.first_seen
-    return entry.date
+    return getattr(entry, placement_source(order, entry.backdated))
 
 
 @lru_cache(maxsize=256)

@@ -24,11 +24,11 @@ import sqlite3
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -150,7 +150,24 @@ def _v5(db: sqlite_utils.Database) -> None:
     db["entries"].create_index(["guid"], index_name="entries_guid")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    """Indexes that answer what choosing the shown entries asks without visiting the
+    entries' rows (which hold their text): which links and ids several feeds carry, and
+    every entry's place in the order (see :meth:`Storage.show_all_but`)."""
+    db.execute("DROP INDEX IF EXISTS entries_link")
+    db.execute("DROP INDEX IF EXISTS entries_guid")
+    db["entries"].create_index(
+        ["canonical_link", "feed_url"], index_name="entries_link_feed", if_not_exists=True
+    )
+    db["entries"].create_index(
+        ["guid", "feed_url"], index_name="entries_guid_feed", if_not_exists=True
+    )
+    db["entries"].create_index(
+        list(_PLACING_COLUMNS), index_name="entries_placing", if_not_exists=True
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -241,13 +258,18 @@ _CAMPS_OF = (
     "(SELECT group_concat(slug, ' ') FROM (SELECT slug FROM camp_picked "
     "WHERE entry = {} AND matched ORDER BY slug))"
 )
+_PLACED_BY = {"date": "e.date", "first_seen": "e.first_seen"}  # the columns placement reads
+# How entries placed at the same time are ordered (entries' columns, as ``e``).
+_DISPLAY_TIES = "e.first_seen DESC, e.feed_url DESC, e.key DESC"
+# What placing an entry in the order reads, in one index (``entries_placing``), so that
+# ordering every entry reads that index only.
+_PLACING_COLUMNS = ("feed_url", "first_seen", "date", "backdated", "key", "canonical_link")
 _CANDIDATE = (
     "e.rowid, e.feed_url, e.key, e.guid, e.canonical_link, e.date, e.first_seen, e.backdated"
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """What choosing the shown entries reads of a stored entry (see ``Storage.candidates``)."""
 
     rowid: int
@@ -258,7 +280,11 @@ class Candidate:
     date: str  # as stored: sorts as text
     first_seen: str
     backdated: int
-    text: tuple[str, str, str, str] | None = None  # title, categories (JSON), content, summary
+    # what filters search, when they apply (else None)
+    title: str | None
+    categories: str | None  # JSON
+    content: str | None
+    summary: str | None
 
 
 _ENTRY_TIME_AT = tuple(i for i, name in enumerate(_ENTRY_COLUMNS) if name in _ENTRY_TIMES)
@@ -449,38 +475,66 @@ class Storage:
             "INSERT OR IGNORE INTO subs VALUES (?, ?)", [(u, n) for n, u in enumerate(feed_urls)]
         )
 
-    def candidates(self, *, text: bool) -> Iterator[Candidate]:
-        """Every entry of the subscriptions, the earliest seen first (then by subscription
-        order and key: the order in which the same post reached through several
-        subscriptions goes to the first). With ``text``, what filters search."""
-        columns = _CANDIDATE + (", e.title, e.categories, e.content, e.summary" if text else "")
+    def candidates(
+        self, *, text: bool, only: tuple[set[str], set[str], set[str]] | None = None
+    ) -> Iterator[Candidate]:
+        """Entries of the subscriptions, the earliest seen first (then by subscription order
+        and key: the order in which the same post reached through several subscriptions
+        goes to the first). With ``text``, what filters search. ``only`` (feeds, canonical
+        links, ids): just the entries of those feeds or carrying one of those links or ids."""
+        texts = "e.title, e.categories, e.content, e.summary" if text else "NULL, NULL, NULL, NULL"
+        where = ""
+        if only is not None:
+            for name, values in zip(("only_feeds", "only_links", "only_ids"), only, strict=True):
+                self._temp_set(name, values)
+            where = (
+                "WHERE e.feed_url IN only_feeds OR e.canonical_link IN only_links "
+                "OR e.guid IN only_ids"
+            )
         cursor = self.db.conn.execute(
-            f"SELECT {columns} FROM entries e JOIN subs ON subs.url = e.feed_url "
-            "ORDER BY e.first_seen, subs.position, e.key"
+            f"SELECT {_CANDIDATE}, {texts} FROM entries e JOIN subs ON subs.url = e.feed_url "
+            f"{where} ORDER BY e.first_seen, subs.position, e.key"
         )
-        for row in cursor:
-            yield Candidate(*row[:8], text=row[8:] if text else None)
+        return map(Candidate._make, cursor)
+
+    def _temp_set(self, name: str, values: Iterable[Any]) -> None:
+        self.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} (value PRIMARY KEY)")
+        self.db.execute(f"DELETE FROM {name}")
+        self.db.conn.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", [(v,) for v in values])
+
+    def entries_per_feed(self) -> dict[str, int]:
+        """How many entries each subscription has stored."""
+        return dict(
+            self.db.execute(
+                "SELECT feed_url, count(*) FROM entries JOIN subs ON subs.url = feed_url "
+                "GROUP BY feed_url"
+            ).fetchall()
+        )
 
     def in_several_feeds(self) -> tuple[set[str], set[str]]:
-        """(canonical links, ids) that entries of more than one subscription carry."""
+        """(canonical links, ids) that entries of more than one feed carry (feeds no longer
+        subscribed included: a key they share decides nothing, and the index answers
+        without visiting the entries)."""
         return self._in_several_feeds("canonical_link"), self._in_several_feeds("guid")
 
     def _in_several_feeds(self, column: str) -> set[str]:
         query = (
-            f"SELECT {column} FROM entries e JOIN subs ON subs.url = e.feed_url "
-            f"WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(DISTINCT feed_url) > 1"
+            f"SELECT {column} FROM entries WHERE {column} IS NOT NULL "
+            f"GROUP BY {column} HAVING min(feed_url) != max(feed_url)"
         )
         return {value for (value,) in self.db.execute(query)}
 
     def links_shared_in_a_feed(self) -> set[tuple[str, str]]:
-        """(feed, canonical link) of every link under which a feed holds several entries."""
-        return set(
-            self.db.execute(
-                "SELECT feed_url, canonical_link FROM entries e JOIN subs ON subs.url = "
-                "e.feed_url WHERE canonical_link IS NOT NULL "
-                "GROUP BY feed_url, canonical_link HAVING count(*) > 1"
-            ).fetchall()
+        """(feed, canonical link) of every link under which a feed holds several entries
+        (kept, too, for :meth:`pick_all`)."""
+        self.db.execute("DROP TABLE IF EXISTS temp.shared")
+        self.db.execute(
+            "CREATE TEMP TABLE shared AS SELECT feed_url, canonical_link FROM entries "
+            "WHERE canonical_link IS NOT NULL GROUP BY feed_url, canonical_link "
+            "HAVING count(*) > 1"
         )
+        self.db.execute("CREATE INDEX temp.shared_pair ON shared (feed_url, canonical_link)")
+        return set(self.db.execute("SELECT feed_url, canonical_link FROM shared").fetchall())
 
     def first_import(self, feed_url: str, imported_at: datetime) -> list[StoredEntry]:
         """The entries a feed's first import found (slim: no text)."""
@@ -493,7 +547,7 @@ class Storage:
     def start_picking(self) -> None:
         self.db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS picked (entry INTEGER PRIMARY KEY, placed, "
-            "first_seen, feed_url, key, names_one_post)"
+            "names_one_post, first_seen, feed_url, key, date)"
         )
         self.db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS camp_picked (entry INTEGER, slug TEXT, placed, "
@@ -540,21 +594,76 @@ class Storage:
         )
         return [(_entry_from_tuple(row), bool(row[-2]), row[-1] or "") for row in cursor]
 
-    def pick(self, rows: Iterable[tuple[int, str, str, str, str, bool]]) -> None:
-        """Keep (rowid, placed, first seen, feed, key, link names one post) of shown entries."""
-        self.db.conn.executemany("INSERT INTO picked VALUES (?, ?, ?, ?, ?, ?)", rows)
+    def pick(self, rows: Iterable[tuple[int, str, bool]]) -> None:
+        """Keep (rowid, placed, link names one post) of shown entries."""
+        self.db.conn.executemany(
+            "INSERT INTO picked SELECT ?, ?, ?, first_seen, feed_url, key, date FROM entries "
+            "WHERE rowid = ?",
+            [(rowid, placed, one, rowid) for rowid, placed, one in rows],
+        )
+
+    def show_all_but(self, turned_away: Iterable[int], placed_by: dict[bool, str]) -> int:
+        """Show every entry of the subscriptions but the ``turned_away`` ones, in display
+        order, each placed by the time ``placed_by`` names for it (by whether it is
+        backdated: ``"date"`` or ``"first_seen"``); returns how many."""
+        self._temp_set("turned_away", turned_away)
+        back, not_back = (_PLACED_BY[placed_by[flag]] for flag in (True, False))
+        self._new_shown()
+        # INDEXED BY: the planner would rather visit every row, which holds the entry's text.
+        self.db.execute(
+            "INSERT INTO shown (entry, names_one_post, placed, feed_url, date) "
+            "SELECT e.rowid, s.feed_url IS NULL, "
+            f"CASE WHEN e.backdated THEN {back} ELSE {not_back} END AS place, e.feed_url, e.date "
+            "FROM entries e INDEXED BY entries_placing JOIN subs ON subs.url = e.feed_url "
+            "LEFT JOIN shared s ON s.feed_url = e.feed_url AND s.canonical_link = e.canonical_link "
+            f"WHERE e.rowid NOT IN turned_away ORDER BY place DESC, {_DISPLAY_TIES}"
+        )
+        return self._shown_count()
+
+    def shown_per_feed(self) -> dict[str, tuple[int, str]]:
+        """For each subscription with entries shown: how many, and the newest one's date."""
+        rows = self.db.execute("SELECT feed_url, count(*), max(date) FROM shown GROUP BY feed_url")
+        return {url: (n, newest) for url, n, newest in rows}
+
+    def pick_for_camps_in(
+        self, windows: dict[str, tuple[str, str]], looked_at: Iterable[int]
+    ) -> None:
+        """Every shown entry placed in a camp's window is in that camp's window, but for
+        the ``looked_at`` entries, whose place in camps was decided one by one."""
+        self._temp_set("looked_at", looked_at)
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS camp_windows (slug, start, stop)")
+        self.db.execute("DELETE FROM camp_windows")
+        self.db.conn.executemany(
+            "INSERT INTO camp_windows VALUES (?, ?, ?)",
+            [(slug, start, stop) for slug, (start, stop) in windows.items()],
+        )
+        self.db.execute(
+            "INSERT OR IGNORE INTO camp_picked (entry, slug, placed, names_one_post) "
+            "SELECT p.entry, w.slug, p.placed, p.names_one_post FROM shown p "
+            "JOIN camp_windows w ON p.placed >= w.start AND p.placed < w.stop "
+            "WHERE p.entry NOT IN looked_at"
+        )
 
     def finish_picking(self) -> int:
         """Put the picked entries in display order (newest placed first); returns how many."""
+        self._new_shown()
+        self.db.execute(
+            "INSERT INTO shown (entry, names_one_post, placed, feed_url, date) "
+            "SELECT entry, names_one_post, placed, feed_url, date FROM picked e "
+            f"ORDER BY placed DESC, {_DISPLAY_TIES}"
+        )
+        return self._shown_count()
+
+    def _new_shown(self) -> None:
+        # Rows are numbered from 1 in the order they are inserted: position is display
+        # position + 1.
         self.db.execute("DROP TABLE IF EXISTS temp.shown")
         self.db.execute(
-            "CREATE TEMP TABLE shown (position INTEGER PRIMARY KEY, entry, names_one_post)"
+            "CREATE TEMP TABLE shown (position INTEGER PRIMARY KEY, entry, names_one_post, placed, "
+            "feed_url, date)"
         )
-        self.db.execute(
-            "INSERT INTO shown SELECT row_number() OVER win - 1, entry, names_one_post "
-            "FROM picked WINDOW win AS "
-            "(ORDER BY placed DESC, first_seen DESC, feed_url DESC, key DESC)"
-        )
+
+    def _shown_count(self) -> int:
         return self.db.execute("SELECT count(*) FROM shown").fetchone()[0]
 
     def shown(self, start: int, stop: int, *, text: bool) -> list[tuple[StoredEntry, bool]]:
@@ -564,18 +673,20 @@ class Storage:
         cursor = self.db.conn.execute(
             f"SELECT {select}, shown.names_one_post, {_CAMPS_OF.format('shown.entry')} "
             "FROM shown JOIN entries ON entries.rowid = shown.entry "
-            "WHERE position >= ? AND position < ? ORDER BY position",
+            "WHERE position > ? AND position <= ? ORDER BY position",
             [start, stop],
         )
         return [(_entry_from_tuple(row), bool(row[-2]), row[-1] or "") for row in cursor]
 
-    def shown_revisions(self) -> Iterator[tuple[int, int, str, int, str]]:
-        """(rowid, revision, feed, link names one post, camps) of every shown entry, in
-        display order: what names the version of each entry a page shows."""
+    def shown_versions(self) -> Iterator[tuple[str, str]]:
+        """(version, feed) of every shown entry, in display order. The version names what
+        the entry's view is made of: its row and that row's revision (unique across the
+        database, so it changes with every write), whether its link names one post, and the
+        camps it is a write-up of."""
         yield from self.db.conn.execute(
-            "SELECT entry, revision, feed_url, names_one_post, "
-            f"{_CAMPS_OF.format('shown.entry')} FROM shown JOIN entries "
-            "ON entries.rowid = shown.entry ORDER BY position"
+            "SELECT entry || '.' || revision || '.' || names_one_post || '.' || "
+            f"ifnull({_CAMPS_OF.format('shown.entry')}, ''), shown.feed_url "
+            "FROM shown JOIN entries ON entries.rowid = shown.entry ORDER BY position"
         )
 
     # --- housekeeping ------------------------------------------------------------------

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that track a reader rather than name a page (Medium adds source=rss-…).
@@ -44,10 +45,27 @@ def _host(hostname: str) -> str:
         return hostname
 
 
+# A URL already as normalise_url writes it: http(s), a lower-case host without port or
+# user, and nothing in path, query or fragment that needs encoding.
+_PLAIN = re.compile(
+    r"https?://[a-z0-9.-]+(?P<rest>/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)"
+    r"(?P<fragment>#(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*)?"
+)
+
+
+@lru_cache(maxsize=32768)
 def normalise_url(url: str, *, keep_fragment: bool = False, keep_userinfo: bool = True) -> str:
     """Encode a URL for HTTP the way browsers do: IDNA host in lower case, percent-encoded
     path, query and fragment (existing escapes and ``&``/``=`` kept), default port dropped."""
     url = url.strip()
+    plain = _PLAIN.fullmatch(url)
+    if plain is not None and not url.endswith(("?", "#")) and "?#" not in url:
+        # most URLs: nothing to do (but maybe drop the fragment)
+        return url if keep_fragment or not plain["fragment"] else url[: plain.start("fragment")]
+    return _normalise(url, keep_fragment=keep_fragment, keep_userinfo=keep_userinfo)
+
+
+def _normalise(url: str, *, keep_fragment: bool, keep_userinfo: bool) -> str:
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -69,12 +87,19 @@ def normalise_url(url: str, *, keep_fragment: bool = False, keep_userinfo: bool 
     return urlunsplit((scheme, netloc, path, query, fragment))
 
 
+@lru_cache(maxsize=32768)
 def publishable(url: str | None) -> str | None:
     """``url`` as a valid absolute http(s) URI to write into a page or feed (non-ASCII
     percent-encoded, spaces encoded, credentials dropped), or None if it cannot be one."""
     if not url or not url.strip():
         return None
     text = url.strip()
+    if _PLAIN.fullmatch(text) and not text.endswith(("?", "#")) and "?#" not in text:
+        return text  # already what _publish would make of it
+    return _publish(text)
+
+
+def _publish(text: str) -> str | None:
     if not re.match(r"https?://", text, re.IGNORECASE):
         return None
     encoded = normalise_url(text, keep_fragment=True, keep_userinfo=False)

@@ -59,39 +59,56 @@ def select(
 ) -> Selection:
     """Decide which stored entries the planet shows, and in what order; describe every
     subscription. The same post reached through several subscriptions is shown once,
-    under the one that saw it first (then the one listed first)."""
+    under the one that saw it first (then the one listed first).
+
+    When filters apply, every entry is looked at (its text decides). Otherwise every entry
+    is picked in bulk and only those a rule may turn away are looked at one by one: the
+    entries of blogs that joined late (flood control) and those whose link or id another
+    feed also carries (duplicates). The decisions are the same either way.
+    """
     subs = {sub.url: sub for sub in subscriptions}
-    counts = {url: _FeedCounts() for url in subs}
     storage.choose_from(list(subs))
     held = _held_back(settings, states, storage)
     own_filters = {url: sub.filter for url, sub in subs.items()}
     include, exclude = settings.filter.include, settings.filter.exclude
-    needs_text = any(policy.filters_apply(f, include, exclude) for f in own_filters.values())
+    filtering = any(policy.filters_apply(f, include, exclude) for f in own_filters.values())
     shared = storage.links_shared_in_a_feed()
     links, ids = storage.in_several_feeds()
     several = {"link:" + link for link in links} | {"guid:" + guid for guid in ids}
+    no_keys: set[str] = set()
     order_by = settings.render.order
+    windows = _camp_windows(settings)
 
+    storage.start_picking()
+    if filtering:
+        entries = storage.candidates(text=True)
+    else:
+        entries = storage.candidates(text=False, only=(set(held), links, ids))
+
+    counts = {url: _FeedCounts() for url in subs}
     seen: set[str] = set()  # same-post keys of shown entries that other feeds also carry
     camp_seen: set[str] = set()  # the same for camps, which flood control does not hide
-    windows = _camp_windows(settings)
-    picked: list[tuple[int, str, str, str, str, bool]] = []
+    picked: list[tuple[int, str, bool]] = []
+    turned_away: list[int] = []
+    looked_at: list[int] = []
     for_camps: list[tuple[int, str, str, bool]] = []
-    storage.start_picking()
-    for entry in storage.candidates(text=needs_text):
+    for entry in entries:
         c = counts[entry.feed_url]
         c.stored += 1
+        looked_at.append(entry.rowid)
         is_held = entry.key in held.get(entry.feed_url, ())
-        if needs_text and not policy.passes_filter(
+        if filtering and not policy.passes_filter(
             _filter_text(entry), own=own_filters[entry.feed_url], include=include, exclude=exclude
         ):
             c.filtered_out += not is_held
             c.held_back += is_held
             continue
         names_one_post = (entry.feed_url, entry.canonical_link) not in shared
-        keys = several.intersection(
-            identity.same_post_keys(entry, link_names_one_post=names_one_post)
-        )
+        keys = no_keys  # no other feed carries its link or id: no same-post keys to look at
+        if entry.canonical_link in links or entry.guid in ids:
+            keys = several.intersection(
+                identity.same_post_keys(entry, link_names_one_post=names_one_post)
+            )
         placed = policy.placement_date(entry, order_by)
         if windows and _first_time(keys, camp_seen):
             for slug, (start, end) in windows.items():
@@ -99,18 +116,25 @@ def select(
                     for_camps.append((entry.rowid, slug, placed, names_one_post))
         if is_held:
             c.held_back += 1
-            continue
-        if not _first_time(keys, seen):
-            continue
-        c.shown += 1
-        c.newest = max(c.newest, entry.date)
-        picked.append((entry.rowid, placed, entry.first_seen, entry.feed_url, entry.key,
-                       names_one_post))  # fmt: skip
-        if len(picked) >= 1000:
-            storage.pick(picked)
-            picked.clear()
-    storage.pick(picked)
-    total = storage.finish_picking()
+            turned_away.append(entry.rowid)
+        elif not _first_time(keys, seen):
+            turned_away.append(entry.rowid)
+        elif filtering:
+            c.shown += 1
+            c.newest = max(c.newest, entry.date)
+            picked.append((entry.rowid, placed, names_one_post))
+    if filtering:
+        storage.pick(picked)
+        total = storage.finish_picking()
+    else:
+        placed_by = {flag: policy.placement_source(order_by, flag) for flag in (True, False)}
+        total = storage.show_all_but(turned_away, placed_by)
+        storage.pick_for_camps_in(windows, looked_at)
+        stored = storage.entries_per_feed()
+        for url, (shown, newest) in storage.shown_per_feed().items():
+            counts[url].shown, counts[url].newest = shown, newest
+        for url, c in counts.items():
+            c.stored = stored.get(url, 0)
     storage.pick_for_camps(for_camps)
     storage.mark_write_ups(_write_ups(settings, storage))
 
@@ -164,10 +188,9 @@ def _held_back(
 
 
 def _filter_text(entry: Candidate) -> str:
-    assert entry.text is not None
-    title, categories, content, summary = entry.text
-    tags = () if categories == "[]" else json.loads(categories)
-    return policy.filter_text(title, tags, content, summary)
+    assert entry.title is not None and entry.categories is not None
+    tags = () if entry.categories == "[]" else json.loads(entry.categories)
+    return policy.filter_text(entry.title, tags, entry.content or "", entry.summary or "")
 
 
 def _new_blog(state: FeedState | None) -> bool:
@@ -246,12 +269,13 @@ class StoredShown:
             for e, one, c in rows
         ]
 
-    def versions(self) -> Iterator[tuple[str, FeedRef]]:
-        """For every shown entry, in display order: a token that changes whenever anything
-        its view is made of changes (its row's revision; whether its link names one post;
-        its camps), and its blog."""
-        for rowid, revision, feed_url, one, of_camps in self.storage.shown_revisions():
-            yield f"{rowid}.{revision}.{one}.{of_camps}", self.refs[feed_url]
+    def versions(self) -> Iterator[tuple[str, str]]:
+        """For every shown entry, in display order, its version (see
+        :meth:`campplanet.storage.Storage.shown_versions`) and its blog's feed URL."""
+        return self.storage.shown_versions()
+
+    def blogs(self) -> dict[str, FeedRef]:
+        return self.refs
 
     def camp(self, slug: str, *, write_ups: bool = True) -> list[EntryView]:
         """The write-ups of camp ``slug`` (or, without ``write_ups``, the near misses: posts
