@@ -22,6 +22,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from campplanet.types import (
     RunSummary,
     Subscription,
 )
-from campplanet.workers import ParseJob, Parser, parser_for
+from campplanet.workers import Parser, parser_for
 
 # Called once per finished feed: (subscription, fetch result, parse error or None).
 Progress = Callable[[Subscription, FetchResult, str | None], None]
@@ -216,13 +217,14 @@ class _Run:
 
     async def parse_and_store(self, result: FetchResult, parser: Parser) -> None:
         assert result.body is not None
-        job = ParseJob(
+        job = parser.job(
             result.body,
             result.base_url,
             result.content_type,
             self.settings.render.iframe_hosts,
             self.settings.fetch.max_entries,
         )
+        result = replace(result, body=None)  # the job has it, spooled if it is to wait
         self.store(result, await parser.parse(job))
 
     def store(self, result: FetchResult, parsed: ParsedFeed | ParseFailure | None) -> None:

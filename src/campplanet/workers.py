@@ -3,7 +3,11 @@
 Parsing is CPU-bound and the fetcher mostly waits on the network, so with many bodies to
 parse they go to a pool of worker processes (one per core) while fetching goes on; with a
 few, a pool costs more than it saves and they are parsed in the run's own process. Either
-way the run sees one interface, :class:`Parser`: ``await parser.parse(job)``.
+way the run sees one interface, :class:`Parser`: ``await parser.parse(parser.job(...))``.
+
+A pool works through its queue at its own pace while the fetcher goes on, so bodies can
+wait a while to be parsed: a pool's jobs keep their body in a file (spooled), not in the
+run's memory, and the worker that parses it deletes it.
 
 Workers leave signals to the run (Ctrl-C is ignored, SIGTERM ends them at once) and, on
 Linux, ask to be sent SIGTERM when the run dies, even by SIGKILL, so no worker outlives a
@@ -15,12 +19,15 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 
 from campplanet.parse import ParseError, parse_feed
 from campplanet.types import ParsedFeed, ParseFailure
@@ -31,21 +38,28 @@ POOL_THRESHOLD = 8
 
 @dataclass(frozen=True)
 class ParseJob:
-    """One fetched body to parse, with what parsing it needs (picklable)."""
+    """One fetched body to parse, with what parsing it needs (picklable). The body is in
+    ``body``, or in the file ``spooled`` names (which parsing the job deletes)."""
 
-    body: bytes
+    body: bytes | None
     base_url: str
     content_type: str | None
     iframe_hosts: tuple[str, ...]
     max_entries: int
+    spooled: str | None = None
 
 
 def parse_job(job: ParseJob) -> ParsedFeed | ParseFailure:
     """The parsed feed, or why the body cannot be used. A hostile or freak document costs
     its feed, never the run."""
     try:
+        body = job.body if job.spooled is None else _unspool(job.spooled)
+        assert body is not None
+    except OSError as e:
+        return ParseFailure(f"could not read the fetched body back ({e.strerror or e})")
+    try:
         return parse_feed(
-            job.body,
+            body,
             job.base_url,
             content_type=job.content_type,
             iframe_hosts=job.iframe_hosts,
@@ -57,18 +71,57 @@ def parse_job(job: ParseJob) -> ParsedFeed | ParseFailure:
         return ParseFailure(f"could not parse the feed ({type(e).__name__}: {e})")
 
 
+def _unspool(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    finally:
+        Path(path).unlink(missing_ok=True)
+
+
 class Parser:
     """Parses in the run's own process."""
+
+    def job(
+        self,
+        body: bytes,
+        base_url: str,
+        content_type: str | None,
+        iframe_hosts: tuple[str, ...],
+        max_entries: int,
+    ) -> ParseJob:
+        """A job for this parser (the caller keeps no reference to ``body`` after it)."""
+        return ParseJob(body, base_url, content_type, iframe_hosts, max_entries)
 
     async def parse(self, job: ParseJob) -> ParsedFeed | ParseFailure:
         return parse_job(job)
 
 
 class PoolParser(Parser):
-    """Parses in worker processes, while the event loop goes on fetching."""
+    """Parses in worker processes, while the event loop goes on fetching. Bodies wait for
+    a worker in files under ``spool``, not in memory."""
 
-    def __init__(self, pool: ProcessPoolExecutor):
+    def __init__(self, pool: ProcessPoolExecutor, spool: Path):
         self.pool = pool
+        self.spool = spool
+        self.spooled = 0
+
+    def job(
+        self,
+        body: bytes,
+        base_url: str,
+        content_type: str | None,
+        iframe_hosts: tuple[str, ...],
+        max_entries: int,
+    ) -> ParseJob:
+        self.spooled += 1
+        path = self.spool / f"{self.spooled}.body"
+        try:
+            path.write_bytes(body)
+        except OSError:  # no room for it: it waits in memory instead
+            with suppress(OSError):
+                path.unlink(missing_ok=True)
+            return super().job(body, base_url, content_type, iframe_hosts, max_entries)
+        return ParseJob(None, base_url, content_type, iframe_hosts, max_entries, str(path))
 
     async def parse(self, job: ParseJob) -> ParsedFeed | ParseFailure:
         try:
@@ -84,11 +137,13 @@ def parser_for(bodies: int) -> Iterator[Parser]:
     if bodies < POOL_THRESHOLD or cores < 2:
         yield Parser()
         return
+    spool = Path(tempfile.mkdtemp(prefix="campplanet-bodies-"))
     pool = ProcessPoolExecutor(max_workers=cores, initializer=_quiet_worker)
     try:
-        yield PoolParser(pool)
+        yield PoolParser(pool, spool)
     finally:
         pool.shutdown(cancel_futures=True)
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 def _quiet_worker() -> None:
