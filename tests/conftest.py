@@ -1,4 +1,5 @@
-"""Shared fixtures: a local web server and a planet folder (helpers live in planetkit.py)."""
+"""Shared fixtures: a local web server and a planet folder (helpers live in planetkit.py,
+the server in httpfarm.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from planetkit import LocalServer
+from httpfarm import Farm
 
 
 @pytest.fixture
-def server() -> Iterator[LocalServer]:
-    s = LocalServer()
-    s.thread.start()
-    yield s
-    s.httpd.shutdown()
-    s.httpd.server_close()
+def server() -> Iterator[Farm]:
+    """A farm of one web server on 127.0.0.1: ``server.serve(path, body, content_type=...,
+    headers=...)`` returns the URL; ``server.hits(path)`` counts requests, ``server.hits()``
+    all of them."""
+    with Farm(addresses=["127.0.0.1"]) as farm:
+        yield farm
 
 
 @pytest.fixture

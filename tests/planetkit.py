@@ -1,12 +1,11 @@
-"""Test helpers shared by the suite: the corpus, a local web server, OPML and RSS builders."""
+"""Test helpers shared by the suite: the corpus, the shared validators, OPML and RSS builders.
+
+The local web server is httpfarm.Farm (the ``server`` fixture of conftest.py is one)."""
 
 from __future__ import annotations
 
 import subprocess
-import threading
-from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -38,57 +37,6 @@ def run_tool(tool: str, *args: str) -> str:
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "Result: PASS" in output, output[-8000:]
     return output
-
-
-@dataclass
-class Route:
-    body: bytes
-    status: int = 200
-    content_type: str = "application/xml"
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class LocalServer:
-    """A real HTTP server on 127.0.0.1 serving routes that tests can change between runs."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
-        self.hits: dict[str, int] = {}
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                server.hits[self.path] = server.hits.get(self.path, 0) + 1
-                route = server.routes.get(self.path)
-                if route is None:
-                    route = Route(b"not found", status=404, content_type="text/plain")
-                self.send_response(route.status)
-                self.send_header("Content-Type", route.content_type)
-                self.send_header("Content-Length", str(len(route.body)))
-                for name, value in route.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(route.body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def serve(self, path: str, body: bytes, **kwargs: object) -> str:
-        self.routes[path] = Route(body, **kwargs)  # type: ignore[arg-type]
-        return self.url(path)
-
-    def serve_file(self, path: str, file: Path) -> str:
-        return self.serve(path, file.read_bytes())
 
 
 def opml_document(feeds: list[tuple[str, str]], *, extra: str = "") -> str:

@@ -242,10 +242,10 @@ def test_raising_new_feed_items_releases_held_back_posts_at_the_next_render(
     assert sum("b.example" in link for link in shown_links(tmp_path / "public")) == 3
     config = tmp_path / "campplanet.toml"
     config.write_text("[planet]\nnew_feed_items = 8\n")
-    hits = dict(server.hits)
+    hits = server.hits()
     assert run("render", *planet("--config", str(config)))[0] == 0
     assert sum("b.example" in link for link in shown_links(tmp_path / "public")) == 8
-    assert server.hits == hits  # no fetch
+    assert server.hits() == hits  # no fetch
 
 
 def test_render_refuses_to_empty_a_published_site(server, planet, tmp_path):
