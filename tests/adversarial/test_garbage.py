@@ -11,7 +11,6 @@ import pytest
 from hostile import (
     Feed,
     Item,
-    RawServer,
     feed_outline,
     healthy_rss,
     opml,
@@ -211,19 +210,18 @@ def test_entries_with_nothing_in_them(kind):
     assert len(keys) >= 1
 
 
-def test_garbage_through_the_cli(tmp_path):
+def test_garbage_through_the_cli(tmp_path, server):
     """Every garbage body as a feed of one planet next to a healthy feed: the run completes,
     each garbage feed is either used or reported with a reason, the healthy one is stored."""
-    with RawServer() as server:
-        outlines = [feed_outline("Healthy", server.serve("/healthy", healthy_rss("healthy")))]
-        for name, (body, ctype, _) in GARBAGE.items():
-            url = server.serve(f"/g/{name}", body, ctype or "application/octet-stream")
-            outlines.append(feed_outline(f"Garbage {name}", url))
-        for kind in ("rss", "atom", "json"):
-            url = server.serve(f"/empty/{kind}", empty_entries(kind), "application/xml")
-            outlines.append(feed_outline(f"Empty entries {kind}", url))
-        write_planet(tmp_path, opml(outlines))
-        run = run_planet_inprocess(tmp_path)
+    outlines = [feed_outline("Healthy", server.serve("/healthy", healthy_rss("healthy")))]
+    for name, (body, ctype, _) in GARBAGE.items():
+        url = server.serve(f"/g/{name}", body, content_type=ctype or "application/octet-stream")
+        outlines.append(feed_outline(f"Garbage {name}", url))
+    for kind in ("rss", "atom", "json"):
+        url = server.serve(f"/empty/{kind}", empty_entries(kind), content_type="application/xml")
+        outlines.append(feed_outline(f"Empty entries {kind}", url))
+    write_planet(tmp_path, opml(outlines))
+    run = run_planet_inprocess(tmp_path)
     assert run.code == 0, run.output
     assert "Traceback" not in run.output
     rows = run.feed_rows()

@@ -19,7 +19,6 @@ from hostile import (
     XSS_VECTORS,
     Feed,
     Item,
-    RawServer,
     chromium_doms,
     feed_outline,
     html_problems,
@@ -35,6 +34,7 @@ from hostile import (
 
 from campplanet.parse import parse_feed
 from campplanet.sanitize import sanitize_html
+from httpfarm import Farm
 
 VECTORS = list(XSS_VECTORS)
 URLS = list(URL_VECTORS)
@@ -185,7 +185,7 @@ def test_parsed_feed_link_and_image_are_safe(kind, name):
 # --- the real planet: hostile feeds and a hostile OPML through the real CLI ----------------
 
 
-def _hostile_planet(server: RawServer, folder: Path) -> dict[str, object]:
+def _hostile_planet(server: Farm, folder: Path) -> dict[str, object]:
     """117 feeds (RSS, Atom and JSON Feed in turn), each with a vector in its OPML text,
     title, htmlUrl and avatar, in its own title, link, image and author, and 3 entries
     each with vectors in content, summary, title, author, categories, link, enclosure and
@@ -224,7 +224,7 @@ def _hostile_planet(server: RawServer, folder: Path) -> dict[str, object]:
             author=XSS_VECTORS[VECTORS[(j + 9) % n]],
             items=items,
         )
-        url = server.serve(f"/feed/{j}", feed.render(kind), CONTENT_TYPES[kind])
+        url = server.serve(f"/feed/{j}", feed.render(kind), content_type=CONTENT_TYPES[kind])
         outlines.append(
             feed_outline(
                 f"{XSS_VECTORS[name]} O{marker(j)}",
@@ -246,7 +246,7 @@ def _hostile_planet(server: RawServer, folder: Path) -> dict[str, object]:
 def benign_site(tmp_path_factory):
     """A harmless planet rendered by the same theme: what the theme itself may contain."""
     folder = tmp_path_factory.mktemp("benign")
-    with RawServer() as server:
+    with Farm(addresses=["127.0.0.1"]) as server:
         from hostile import healthy_rss
 
         url = server.serve("/ok", healthy_rss("benign"))
@@ -259,7 +259,7 @@ def benign_site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile")
-    with RawServer() as server:
+    with Farm(addresses=["127.0.0.1"]) as server:
         info = _hostile_planet(server, folder)
         run = run_planet_inprocess(folder)
     return run, info
