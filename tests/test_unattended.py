@@ -22,9 +22,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import formatdate
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 import html5lib
 import pytest
@@ -34,59 +32,15 @@ from campplanet.storage import Storage
 from campplanet.types import FeedState
 from campplanet.update import stale_since
 from httpfarm import Farm, Route
+from planetkit import CORPUS, blog, opml_document
 
 CAMPPLANET = [sys.executable, "-m", "campplanet"]
-CORPUS = Path(__file__).parent / "data" / "feeds"
-EPOCH = 1_780_000_000  # a fixed point in 2026 for the feeds' dates
 
 # Real-world feeds that stay the same from run to run beside the generated ones.
 CORPUS_FEEDS = [
     "wordpress/rsscom-blog-wp6-rss2.xml",
     "jekyll/qemu-jekyll-feed-atom.atom",
 ]
-
-
-def opml_document(feeds: list[tuple[str, str]]) -> str:
-    """An OPML 2.0 subscription list of (name, feed url) pairs."""
-    outlines = "".join(
-        f'<outline type="rss" text={quoteattr(name)} xmlUrl={quoteattr(url)}/>\n'
-        for name, url in feeds
-    )
-    return f'<?xml version="1.0"?>\n<opml version="2.0"><head/><body>\n{outlines}</body></opml>\n'
-
-
-def feed_xml(name: str, site: str, items: list[tuple[str, str, str, int]]) -> bytes:
-    """RSS 2.0; items are (guid, link, title, unix time)."""
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>',
-        f"<title>{escape(name)}</title><link>{escape(site)}</link><description>t</description>",
-    ]
-    for guid, link, title, when in items:
-        parts.append(
-            f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
-            f'<guid isPermaLink="false">{escape(guid)}</guid>'
-            f"<pubDate>{formatdate(when)}</pubDate>"
-            f"<description>&lt;p&gt;Words about {escape(title)}.&lt;/p&gt;</description></item>"
-        )
-    parts.append("</channel></rss>")
-    return "\n".join(parts).encode()
-
-
-def blog(index: int, generation: int) -> bytes:
-    """Blog ``index`` as it looks at ``generation``: one more post each time, and the
-    newest older post retitled (an edit). Blog 0 also moves every post to a new guid each
-    generation while keeping its link, as a platform migration does."""
-    site = f"https://blog{index}.example.org/"
-    items = []
-    for post in range(generation + 4):
-        guid = f"urn:blog{index}:post{post}"
-        if index == 0:
-            guid = f"urn:gen{generation}:blog0:post{post}"
-        title = f"Blog {index} post {post}"
-        if post == generation + 2:
-            title += f" (edited in generation {generation})"
-        items.append((guid, f"{site}posts/{post}/", title, EPOCH + index * 60 + post * 3600))
-    return feed_xml(f"Blog {index}", site, items[::-1])
 
 
 @dataclass

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,6 +28,7 @@ import html5lib
 from lxml import etree
 
 from httpfarm import Farm, Request, Route
+from planetkit import rss_feed
 
 # --- payloads ------------------------------------------------------------------------------
 
@@ -369,41 +369,13 @@ CONTENT_TYPES["json"] = "application/feed+json"
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def opml_outline(attrs: dict[str, str]) -> str:
-    """An outline; characters XML cannot carry at all (NUL, C0 controls) are left out."""
-    return (
-        "<outline "
-        + " ".join(f"{k}={quoteattr(_XML_INVALID.sub('', v))}" for k, v in attrs.items())
-        + "/>"
-    )
-
-
-def opml(outlines: Iterable[dict[str, str]], *, head: str = "") -> str:
-    body = "\n    ".join(opml_outline(a) for a in outlines)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n'
-        f"  <head><title>Hostile planet</title>{head}</head>\n"
-        f"  <body>\n    {body}\n  </body>\n</opml>\n"
-    )
-
-
-def feed_outline(name: str, url: str, **extra: str) -> dict[str, str]:
-    return {"type": "rss", "text": name, "title": name, "xmlUrl": url, **extra}
+HEALTHY_DATE = 1_795_168_800  # 2026-11-20 10:00 UTC, the date of every hostile item
 
 
 def healthy_rss(name: str, n: int = 3) -> bytes:
-    return Feed(
-        title=name,
-        items=[
-            Item(
-                guid=f"{DEAD}/{name}/{i}",
-                title=f"{name} post {i}",
-                link=f"{DEAD}/{name}/{i}",
-                content=f"<p>{name} body {i}</p>",
-            )
-            for i in range(n)
-        ],
-    ).rss()
+    """A well-behaved feed of ``n`` posts (planetkit's builder), its links on the closed port."""
+    posts = [(str(i), f"{name} post {i}", HEALTHY_DATE) for i in range(n)]
+    return rss_feed(name, f"{DEAD}/{name}/", posts)
 
 
 # --- inspecting outputs --------------------------------------------------------------------

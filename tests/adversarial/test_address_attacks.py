@@ -13,9 +13,7 @@ import asyncio
 
 import pytest
 from hostile import (
-    feed_outline,
     healthy_rss,
-    opml,
     run_planet_inprocess,
     write_planet,
 )
@@ -25,6 +23,7 @@ from campplanet.config import FetchSettings
 from campplanet.fetch import fetch_feeds
 from campplanet.types import FetchRequest, Outcome
 from httpfarm import Farm, Route
+from planetkit import opml_document, outline
 
 PRIVATE_HOSTS = {
     "loopback": "127.0.0.1",
@@ -320,7 +319,7 @@ def test_redirect_chain_through_public_hops_into_private_refused(server, target,
 )
 def test_cli_refuses_private_subscription_by_default(name, tmp_path, target):
     url = f"http://{PRIVATE_HOSTS[name]}:{target.ports[PRIVATE]}/"
-    write_planet(tmp_path, opml([feed_outline("Intranet", url)]))
+    write_planet(tmp_path, opml_document([outline("Intranet", url)]))
     run = run_planet_inprocess(tmp_path, private=False)
     # The outline is left out of the run with its line named; with no other feed, the run
     # has nothing that worked and exits 1.
@@ -337,20 +336,20 @@ def test_cli_private_feeds_refused_others_fetched(tmp_path, server, target, publ
         "/hop", Route(status=301, location=f"http://127.0.0.2:{target.ports[PRIVATE]}/")
     )
     feeds = [
-        feed_outline("Good blog", good),
-        feed_outline("Redirects inside", hop),
-        feed_outline("Intranet name", f"http://intranet.test:{target.ports[PRIVATE]}/"),
-        feed_outline("Metadata name", "http://metadata.test/latest/meta-data/"),
-        feed_outline("Localhost dot", f"http://localhost.:{target.ports[PRIVATE]}/"),
+        outline("Good blog", good),
+        outline("Redirects inside", hop),
+        outline("Intranet name", f"http://intranet.test:{target.ports[PRIVATE]}/"),
+        outline("Metadata name", "http://metadata.test/latest/meta-data/"),
+        outline("Localhost dot", f"http://localhost.:{target.ports[PRIVATE]}/"),
     ]
-    write_planet(tmp_path, opml(feeds))
+    write_planet(tmp_path, opml_document(feeds))
     run = run_planet_inprocess(tmp_path, private=False)
     assert run.code == 0, run.output
     assert "feeds: 1 ok, 0 not modified, 4 failed" in run.output
     rows = run.feed_rows()
-    for outline in feeds[1:]:
-        error = rows[outline["xmlUrl"]]["last_error"] or ""
-        assert "refused" in error, (outline["text"], error)
+    for feed in feeds[1:]:
+        error = rows[feed["xmlUrl"]]["last_error"] or ""
+        assert "refused" in error, (feed["text"], error)
     assert rows[good]["last_error"] is None
     assert len(run.entry_rows(good)) == 3
     assert untouched(target)

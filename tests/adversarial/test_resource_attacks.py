@@ -21,10 +21,8 @@ from hostile import (
     double_gzip_bomb,
     endless,
     endless_chunked,
-    feed_outline,
     healthy_rss,
     huge_headers,
-    opml,
     redirect_chain,
     run_planet,
     trickle_headers,
@@ -35,6 +33,7 @@ from campplanet.config import FetchSettings
 from campplanet.fetch import fetch_feeds
 from campplanet.types import FetchRequest, Outcome
 from httpfarm import Farm, Route
+from planetkit import opml_document, outline
 
 TIMEOUT = 2.0
 MAX_BYTES = 256 * 1024
@@ -152,7 +151,7 @@ def test_attacks_through_the_cli_in_bounded_time_and_memory(tmp_path):
         urls = build(farm)
         write_planet(
             tmp_path,
-            opml([feed_outline(name, url) for name, url in urls.items()]),
+            opml_document([outline(name, url) for name, url in urls.items()]),
             timeout=TIMEOUT,
             max_bytes=MAX_BYTES,
         )
@@ -181,7 +180,7 @@ def test_five_megabyte_title_is_clipped(tmp_path):
         url = farm.serve("/big", Feed(title=big, items=[Item(guid="g", title=big)]).rss())
         ok = farm.serve("/ok", healthy_rss("ok"))
         write_planet(
-            tmp_path, opml([feed_outline("Big", url), feed_outline("Ok", ok)]), max_bytes=20 << 20
+            tmp_path, opml_document([outline("Big", url), outline("Ok", ok)]), max_bytes=20 << 20
         )
         run = run_planet(tmp_path, limit=60)
     assert run.code == 0, run.output
@@ -202,7 +201,7 @@ def test_feed_with_100000_entries_is_bounded(tmp_path):
         url = farm.serve("/many", body)
         ok = farm.serve("/ok", healthy_rss("ok"))
         write_planet(
-            tmp_path, opml([feed_outline("Many", url), feed_outline("Ok", ok)]), max_bytes=8 << 20
+            tmp_path, opml_document([outline("Many", url), outline("Ok", ok)]), max_bytes=8 << 20
         )
         try:
             run = run_planet(tmp_path, limit=60)

@@ -262,12 +262,14 @@ def test_expansion_attacks_bounded_in_memory_and_time(tmp_path):
 
 def test_entity_feed_through_the_cli_does_not_stop_the_others(tmp_path, spy):
     """A feed with an XXE next to a healthy feed: the run completes, nothing fetched."""
-    from hostile import feed_outline, opml, run_planet_inprocess, write_planet
+    from hostile import run_planet_inprocess, write_planet
+
+    from planetkit import opml_document, outline
 
     subset, ref = attacks(spy.base())["external-http"]
     bad = spy.serve("/xxe.xml", feed_with("rss", subset, ref))
     good = spy.serve("/good.xml", healthy_rss("good"))
-    write_planet(tmp_path, opml([feed_outline("XXE", bad), feed_outline("Good", good)]))
+    write_planet(tmp_path, opml_document([outline("XXE", bad), outline("Good", good)]))
     run = run_planet_inprocess(tmp_path)
     assert run.code == 0, run.output
     assert spy.hits("/entity") == 0

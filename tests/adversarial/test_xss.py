@@ -20,10 +20,8 @@ from hostile import (
     Feed,
     Item,
     chromium_doms,
-    feed_outline,
     html_problems,
     marker,
-    opml,
     page_texts,
     run_planet_inprocess,
     site_problems,
@@ -35,6 +33,7 @@ from hostile import (
 from campplanet.parse import parse_feed
 from campplanet.sanitize import sanitize_html
 from httpfarm import Farm
+from planetkit import opml_document, outline
 
 VECTORS = list(XSS_VECTORS)
 URLS = list(URL_VECTORS)
@@ -226,7 +225,7 @@ def _hostile_planet(server: Farm, folder: Path) -> dict[str, object]:
         )
         url = server.serve(f"/feed/{j}", feed.render(kind), content_type=CONTENT_TYPES[kind])
         outlines.append(
-            feed_outline(
+            outline(
                 f"{XSS_VECTORS[name]} O{marker(j)}",
                 url,
                 title=XSS_VECTORS[VECTORS[(j + 1) % n]],
@@ -236,7 +235,9 @@ def _hostile_planet(server: Farm, folder: Path) -> dict[str, object]:
         )
     write_planet(
         folder,
-        opml(outlines, head="<ownerName>&lt;script&gt;alert(1)&lt;/script&gt;</ownerName>"),
+        opml_document(
+            outlines, head="<ownerName>&lt;script&gt;alert(1)&lt;/script&gt;</ownerName>"
+        ),
         items=400,
     )
     return {"markers": expected_markers, "feeds": n}
@@ -250,7 +251,7 @@ def benign_site(tmp_path_factory):
         from hostile import healthy_rss
 
         url = server.serve("/ok", healthy_rss("benign"))
-        write_planet(folder, opml([feed_outline("Benign blog", url)]))
+        write_planet(folder, opml_document([outline("Benign blog", url)]))
         run = run_planet_inprocess(folder)
     assert run.code == 0, run.output
     return theme_allowances(run.public)
