@@ -17,7 +17,7 @@ import pytest
 from campplanet.parse import ParseError, parse_feed
 from campplanet.sanitize import strip_invalid_xml_chars
 from campplanet.types import ParsedFeed
-from test_sanitize import assert_inert
+from sitekit import assert_inert
 
 CORPUS = Path(__file__).parent / "data" / "feeds"
 FILES = sorted(str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file())

@@ -21,7 +21,7 @@ import pytest
 from campplanet.cli.serve import refresh_argv
 from campplanet.config import load_settings
 from httpfarm import Farm, Route
-from test_unattended import blog, opml_document
+from planetkit import blog, opml_document
 
 
 class Serving:
