@@ -20,9 +20,10 @@ from campplanet.exceptions import OPMLError
 from campplanet.opml import lint_opml, read_opml
 from campplanet.parse import ParseError, parse_feed
 from campplanet.sanitize import sanitize_html
+from planetkit import corpus_files
 
 DATA = Path(__file__).parent.parent / "data"
-FEEDS = sorted(p for p in (DATA / "feeds").rglob("*") if p.is_file() and p.stat().st_size < 150_000)
+FEEDS = [p for p in corpus_files() if p.stat().st_size < 150_000]
 OPMLS = sorted(p for p in (DATA / "opml").rglob("*") if p.is_file())
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
