@@ -7,8 +7,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from httpfarm import Farm
+
+# No per-example deadline: hypothesis's default (200 ms) is an assertion on elapsed time,
+# which a loaded machine breaks. A test whose cost is the behaviour bounds it itself.
+settings.register_profile("campplanet", deadline=None)
+settings.load_profile("campplanet")
 
 
 @pytest.fixture

@@ -4,10 +4,11 @@ The local web server is httpfarm.Farm (the ``server`` fixture of conftest.py is 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
@@ -70,6 +71,19 @@ def run_tool(tool: str, *args: str) -> str:
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "Result: PASS" in output, output[-8000:]
     return output
+
+
+@contextlib.contextmanager
+def cpu_seconds(limit: float) -> Iterator[None]:
+    """Fail if the block uses ``limit`` seconds of this process's CPU time or more: for the
+    tests where the cost is the behaviour (a pattern that must not backtrack, nesting that
+    must not cost quadratic time). CPU time, not elapsed time: other processes on a loaded
+    machine do not count, so ``limit`` stays far above what the work costs (a fraction of a
+    second) and far below what the regression would (minutes), whatever else runs."""
+    start = time.process_time()
+    yield
+    used = time.process_time() - start
+    assert used < limit, f"{used:.1f} s of CPU time; the limit is {limit} s"
 
 
 # --- feeds and subscription lists ------------------------------------------------------------

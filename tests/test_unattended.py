@@ -17,6 +17,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -201,41 +202,47 @@ def wait_for_lock_holder(planet: Planet, proc: subprocess.Popen, timeout: float 
 # --- one run at a time -----------------------------------------------------------------
 
 
-def slow_planet(planet: Planet, feeds: int = 3, latency: float = 1.0) -> None:
+def held_planet(planet: Planet, feeds: int = 3) -> threading.Event:
+    """Feeds that answer only once the returned gate is set: a run holds the lock, in the
+    middle of its fetch, for as long as the test needs."""
+    gate = threading.Event()
     for i in range(feeds):
-        planet.add(f"Blog {i}", Route(blog(i, 0), latency=latency), host=i % 2)
+        planet.add(f"Blog {i}", Route(blog(i, 0), gate=gate), host=i % 2)
+    return gate
 
 
 def test_second_refresh_exits_75_naming_lock_and_pid_while_first_completes(planet):
-    slow_planet(planet)
+    gate = held_planet(planet)
     first = planet.start("refresh")
     try:
         wait_for_lock_holder(planet, first)
-        started = time.monotonic()
         second = planet.run("refresh")
-        assert time.monotonic() - started < 5  # at once, not after the first run
+        assert first.poll() is None  # refused while the first still ran: at once
         assert second.returncode == 75, second
         assert second.stdout == ""
         assert f"another campplanet run holds {planet.lock} (pid {first.pid})" in second.stderr, (
             second.stderr
         )
         assert "Traceback" not in second.stderr
+        gate.set()
         out, err = first.communicate(timeout=60)
         assert first.returncode == 0, err
         assert out.startswith("feeds: 3 ok"), out
     finally:
+        gate.set()
         end_group(first)
     check_database(planet.db)
 
 
 def test_wait_runs_after_the_holder_finishes(planet):
-    slow_planet(planet)
+    gate = held_planet(planet)
     first = planet.start("refresh")
     try:
         wait_for_lock_holder(planet, first)
         second = planet.start("refresh", "--wait", "60")
         time.sleep(0.5)
-        assert second.poll() is None  # still waiting
+        assert second.poll() is None and first.poll() is None  # still waiting for the first
+        gate.set()
         out2, err2 = second.communicate(timeout=90)
         assert first.poll() is not None  # the second could only finish after the first
         out1, err1 = first.communicate(timeout=10)
@@ -244,16 +251,18 @@ def test_wait_runs_after_the_holder_finishes(planet):
         # The second run came after the first had stored everything: nothing was new.
         assert out2.startswith("feeds: 0 ok, 3 not modified"), out2
     finally:
+        gate.set()
         end_group(first)
 
 
 def test_lock_message_in_json_for_log_collectors(planet):
-    slow_planet(planet, feeds=1)
+    gate = held_planet(planet, feeds=1)
     first = planet.start("refresh")
     try:
         wait_for_lock_holder(planet, first)
         second = planet.run("fetch", "--log-format", "json")
     finally:
+        gate.set()
         end_group(first)
     assert second.returncode == 75
     assert second.stdout == ""
@@ -472,10 +481,13 @@ def test_ctrl_c_mid_run_exits_130_with_finished_feeds_stored(hanging_planet):
     assert check_output(planet.output) == before
 
 
+KILLS = 20  # a fixed number, however long they take: a loaded machine makes none fewer
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_corrupts_anything(planet):
     """Kill -9 a run at a random moment and check; after every second kill, a normal run
-    and check again; a few dozen times, every blog changing each time so each run writes.
+    and check again; ``KILLS`` times, every blog changing each time so each run writes.
 
     Only the run's main process is killed, as the OOM killer or ``kill -9 PID`` would: its
     orphaned parse workers live on during the next run, and must not hold the lock.
@@ -493,10 +505,9 @@ def test_sigkill_at_random_moments_never_corrupts_anything(planet):
     victims: list[subprocess.Popen] = []
     killed: set[int] = set()
     startup = 1.0  # seconds before a run stores its first feed: a guess, then measured
-    budget = time.monotonic() + 50
     generation = 0
     try:
-        while generation < 36 and time.monotonic() < budget:
+        while generation < KILLS:
             generation += 1
             for i in range(blogs):
                 planet.farm.route(planet.feeds[i][1]).body = blog(i, generation)
@@ -507,7 +518,7 @@ def test_sigkill_at_random_moments_never_corrupts_anything(planet):
             check_database(planet.db)
             files = check_output(planet.output)
             landed[where_it_landed(planet, files, generation, blogs)] += 1
-            if generation % 2 == 0 or time.monotonic() >= budget:
+            if generation % 2 == 0:
                 after, startup = timed_run(planet)
                 check_recovered(planet, after, generation, blogs, seed, killed)
     finally:
@@ -519,7 +530,6 @@ def test_sigkill_at_random_moments_never_corrupts_anything(planet):
         f"seed {seed}: {generation} kills landed {dict(landed)}; "
         f"temporary files left by killed runs: {len(temp_files(planet.output))}"
     )
-    assert generation >= 10, (generation, dict(landed))
     assert landed["mid-fetch"] >= 3, dict(landed)  # the kills did land inside runs
 
     # The database holds each post of each blog exactly once, whatever the kills did.
