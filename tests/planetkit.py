@@ -28,20 +28,13 @@ def corpus_files() -> list[Path]:
     return sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix != ".expect")
 
 
-def expectation(path: Path, *, captured: bool = False) -> dict[str, list[str]]:
-    """What a fixture is expected to give, by Planet Venus's convention: ``Description:``
-    and ``Expect:`` lines (each ``Expect:`` a Python expression over the parse; several must
-    all hold), in a comment at the top of a fixture written for this suite. A ``captured``
-    file is kept byte for byte as its origin wrote it (tests/data/feeds): its lines are in
-    ``<file>.expect`` beside it, and its own comments (feedparser's and the W3C validator's
-    test files carry such headers, in their own languages) are not read. Empty when the
-    fixture states nothing."""
-    if captured:
-        sidecar = path.with_name(path.name + ".expect")
-        text = sidecar.read_text(encoding="utf-8") if sidecar.is_file() else ""
-    else:
-        head = path.read_bytes()[:8192].decode("utf-8", "replace").lstrip()
-        text = head[4:].split("-->", 1)[0] if head.startswith("<!--") else ""
+def expectation(path: Path) -> dict[str, list[str]]:
+    """What a corpus file is expected to give, stated beside it in ``<file>.expect`` (the
+    file stays byte for byte as captured), by Planet Venus's convention: a ``Description:``
+    line and ``Expect:`` lines, each a Python expression over the parse that must hold.
+    Empty when there is no such file."""
+    sidecar = path.with_name(path.name + ".expect")
+    text = sidecar.read_text(encoding="utf-8") if sidecar.is_file() else ""
     fields: dict[str, list[str]] = {}
     for line in text.splitlines():
         found = re.match(r"\s*(Description|Expect):\s*(.*?)\s*$", line)
