@@ -80,7 +80,7 @@ def test_file_meets_its_expectation(name: str) -> None:
         assert eval(line, dict(names)), (line, {k: names[k] for k in ("error", "problem")})
 
 
-def test_every_broken_file_and_only_files_have_an_expectation() -> None:
+def test_every_broken_file_has_an_expectation_and_every_expectation_a_file() -> None:
     """A broken document cannot meet the default; an expectation beside no file is a typo."""
     beside = sorted(str(p.relative_to(CORPUS))[: -len(".expect")] for p in CORPUS.rglob("*.expect"))
     assert set(beside) <= set(FILES), set(beside) - set(FILES)
