@@ -33,7 +33,7 @@ _REAL_PARSE = feedparser.parse
 
 
 def load(corpus: Path) -> list[tuple[str, bytes]]:
-    files = sorted(p for p in corpus.rglob("*") if p.is_file())
+    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix != ".expect")
     return [(f"https://corpus.example/{p.relative_to(corpus)}", p.read_bytes()) for p in files]
 
 

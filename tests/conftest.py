@@ -1,4 +1,5 @@
-"""Shared fixtures: a local web server and a planet folder (helpers live in planetkit.py)."""
+"""Shared fixtures: a local web server and a planet folder (helpers live in planetkit.py,
+the server in httpfarm.py)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,23 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
-from planetkit import LocalServer
+from httpfarm import Farm
+
+# No per-example deadline: hypothesis's default (200 ms) is an assertion on elapsed time,
+# which a loaded machine breaks. A test whose cost is the behaviour bounds it itself.
+settings.register_profile("campplanet", deadline=None)
+settings.load_profile("campplanet")
 
 
 @pytest.fixture
-def server() -> Iterator[LocalServer]:
-    s = LocalServer()
-    s.thread.start()
-    yield s
-    s.httpd.shutdown()
-    s.httpd.server_close()
+def server() -> Iterator[Farm]:
+    """A farm of one web server on 127.0.0.1: ``server.serve(path, body, content_type=...,
+    headers=...)`` returns the URL; ``server.hits(path)`` counts requests, ``server.hits()``
+    all of them."""
+    with Farm(addresses=["127.0.0.1"]) as farm:
+        yield farm
 
 
 @pytest.fixture

@@ -14,14 +14,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from campplanet.opml import read_opml
+from httpfarm import Farm
 from planetkit import opml_document, rss_feed
 
-LocalServer = Any  # the `server` fixture of conftest.py
 SCRIPT = Path(__file__).parent.parent / "scripts" / "add-from-issue"
 HTML = "text/html; charset=utf-8"
 
@@ -76,7 +75,7 @@ def run(folder: Path, body: str, *, number: str = "7", private: bool = False) ->
     return Outcome(done.returncode, values, files, done.stdout + done.stderr)
 
 
-def blog(server: LocalServer) -> str:
+def blog(server: Farm) -> str:
     feed = rss_feed("Jo's blog", server.url("/jo/"), [("p1", "LocalGovCamp 2026", 1_780_000_000)])
     server.serve("/jo/feed/", feed, content_type="application/rss+xml")
     page = (
@@ -86,7 +85,7 @@ def blog(server: LocalServer) -> str:
     return server.serve("/jo/", page.encode(), content_type=HTML)
 
 
-def test_a_good_blog_becomes_a_pull_request(folder: Path, server: LocalServer) -> None:
+def test_a_good_blog_becomes_a_pull_request(folder: Path, server: Farm) -> None:
     before = (folder / "feeds.opml").read_bytes()
     result = run(folder, form("Jo Bloggs", blog(server)), private=True)
     assert result.code == 0, result.log
@@ -105,7 +104,7 @@ def test_a_good_blog_becomes_a_pull_request(folder: Path, server: LocalServer) -
     assert "comment.md" not in result.files
 
 
-def test_a_picture_and_a_feed_name_from_the_feed(folder: Path, server: LocalServer) -> None:
+def test_a_picture_and_a_feed_name_from_the_feed(folder: Path, server: Farm) -> None:
     result = run(
         folder, form("_No response_", blog(server), "http://127.0.0.1/me.png"), private=True
     )
@@ -115,7 +114,7 @@ def test_a_picture_and_a_feed_name_from_the_feed(folder: Path, server: LocalServ
     assert jo.title == "Jo's blog" and jo.avatar == "http://127.0.0.1/me.png"
 
 
-def test_a_name_cannot_inject_markdown_or_options(folder: Path, server: LocalServer) -> None:
+def test_a_name_cannot_inject_markdown_or_options(folder: Path, server: Farm) -> None:
     name = "--allow-private-networks [click](https://evil.example/) @everyone <b>"
     result = run(folder, form(name, blog(server)), private=True)
     assert result.outputs["result"] == "added", result.log
@@ -126,14 +125,14 @@ def test_a_name_cannot_inject_markdown_or_options(folder: Path, server: LocalSer
     assert name in titles  # a name, taken as it is: not an option
 
 
-def test_the_guard_stays_on_without_the_test_variable(folder: Path, server: LocalServer) -> None:
+def test_the_guard_stays_on_without_the_test_variable(folder: Path, server: Farm) -> None:
     # The same good blog on 127.0.0.1: refused, as any private address is for the workflow.
     # A name that reads like the option does not switch the guard off.
     before = (folder / "feeds.opml").read_bytes()
     result = run(folder, form("--allow-private-networks", blog(server)))
     assert result.outputs == {"result": "refused"}
     assert "127.0.0.1 is a loopback address" in result.files["comment.md"]
-    assert not server.hits
+    assert server.hits() == 0
     assert (folder / "feeds.opml").read_bytes() == before
 
 
@@ -189,7 +188,7 @@ def test_hostile_issues_run_nothing_and_get_a_clear_comment(
     assert (folder / "feeds.opml").read_bytes() == before
 
 
-def test_a_page_that_is_not_a_feed_is_refused(folder: Path, server: LocalServer) -> None:
+def test_a_page_that_is_not_a_feed_is_refused(folder: Path, server: Farm) -> None:
     page = server.serve(
         "/page/", b"<!DOCTYPE html><html><body>No feed</body></html>", content_type=HTML
     )
@@ -200,7 +199,7 @@ def test_a_page_that_is_not_a_feed_is_refused(folder: Path, server: LocalServer)
     assert (folder / "feeds.opml").read_bytes() == before
 
 
-def test_a_blog_already_listed_is_refused(folder: Path, server: LocalServer) -> None:
+def test_a_blog_already_listed_is_refused(folder: Path, server: Farm) -> None:
     url = blog(server)
     assert run(folder, form("Jo", url), private=True).outputs["result"] == "added"
     again = run(folder, form("Jo again", url), private=True)

@@ -17,7 +17,7 @@ import pytest
 from campplanet.render import render_site
 from campplanet.sanitize import sanitize_html
 from planetkit import CHROMIUM, CHROMIUM_FLAGS
-from test_render import entry, feed, settings_for
+from sitekit import entry, feed, settings_for
 
 # scripts/test installs Debian's chromium; without it these tests fail rather than skip.
 pytestmark = pytest.mark.browser

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from planetkit import CHROMIUM, CHROMIUM_FLAGS, REPO, run_tool
-from test_page import AVATAR_PNG, BROKEN_AVATAR, WORKING_AVATAR, camp_site
+from sitekit import AVATAR_PNG, BROKEN_AVATAR, WORKING_AVATAR, camp_site
 
 pytestmark = pytest.mark.browser
 

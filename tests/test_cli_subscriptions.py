@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -12,8 +11,8 @@ from campplanet.cli import main
 from campplanet.opml import read_opml
 from campplanet.storage import Storage
 from campplanet.types import FeedState
+from httpfarm import Farm
 
-LocalServer = Any  # the `server` fixture of conftest.py
 DATA = Path(__file__).parent / "data"
 FEEDS = DATA / "feeds"
 HTML = "text/html; charset=utf-8"
@@ -39,9 +38,9 @@ def invoke(*args: str) -> Result:
 
 
 @pytest.fixture
-def planet(tmp_path: Path, server: LocalServer) -> Path:
+def planet(tmp_path: Path, server: Farm) -> Path:
     path = tmp_path / "feeds.opml"
-    path.write_text(LIST.format(base=server.base))
+    path.write_text(LIST.format(base=server.base()))
     return path
 
 
@@ -52,7 +51,7 @@ def add(path: Path, *args: str) -> Result:
     )  # fmt: skip
 
 
-def wordpress_site(server: LocalServer, prefix: str = "/wp") -> str:
+def wordpress_site(server: Farm, prefix: str = "/wp") -> str:
     head = (
         '<meta name="generator" content="WordPress 6.4.2">'
         '<link rel="alternate" type="application/rss+xml" title="Manton &raquo; Comments Feed" '
@@ -71,7 +70,7 @@ def wordpress_site(server: LocalServer, prefix: str = "/wp") -> str:
 # --- add -----------------------------------------------------------------------------------------
 
 
-def test_add_from_a_home_page(planet: Path, server: LocalServer) -> None:
+def test_add_from_a_home_page(planet: Path, server: Farm) -> None:
     before = planet.read_bytes()
     result = add(planet, wordpress_site(server))
     assert result.exit_code == 0, result.output
@@ -100,7 +99,7 @@ def test_add_from_a_home_page(planet: Path, server: LocalServer) -> None:
     ]
 
 
-def test_add_with_name_avatar_and_filter(planet: Path, server: LocalServer) -> None:
+def test_add_with_name_avatar_and_filter(planet: Path, server: Farm) -> None:
     url = server.serve_file("/heated", FEEDS / "substack" / "heated-substack-rss.xml")
     result = add(
         planet, url, "--name", "Zed & Co", "--avatar", "https://img.example/z.png",
@@ -117,15 +116,15 @@ def test_add_with_name_avatar_and_filter(planet: Path, server: LocalServer) -> N
     assert zed.line == 12
 
 
-def test_add_refuses_a_duplicate_spelled_differently(planet: Path, server: LocalServer) -> None:
+def test_add_refuses_a_duplicate_spelled_differently(planet: Path, server: Farm) -> None:
     before = planet.read_bytes()
-    result = add(planet, f"HTTP://{server.base.split('://')[1]}/alpha/feed")
+    result = add(planet, f"HTTP://{server.base().split('://')[1]}/alpha/feed")
     assert result.exit_code == 1
     assert f"is already in {planet} on line 9: Alpha" in result.output
     assert planet.read_bytes() == before
 
 
-def test_add_refuses_the_site_of_an_existing_feed(planet: Path, server: LocalServer) -> None:
+def test_add_refuses_the_site_of_an_existing_feed(planet: Path, server: Farm) -> None:
     server.serve_file("/alpha/feed/", FEEDS / "wordpress" / "manton-wp4-rss2.rss")
     page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/other.xml">'
     server.serve("/alpha/", page, content_type=HTML)
@@ -136,12 +135,10 @@ def test_add_refuses_the_site_of_an_existing_feed(planet: Path, server: LocalSer
         f"not added: {server.url('/alpha/')} is the site of Alpha <{server.url('/alpha/feed/')}>"
         f", already in {planet} on line 9" in result.output
     )
-    assert not server.hits  # known without fetching
+    assert server.hits() == 0  # known without fetching
 
 
-def test_add_refuses_a_page_that_redirects_to_a_listed_site(
-    planet: Path, server: LocalServer
-) -> None:
+def test_add_refuses_a_page_that_redirects_to_a_listed_site(planet: Path, server: Farm) -> None:
     page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/other.xml">'
     server.serve("/alpha/", page, content_type=HTML)
     server.serve("/alpha-old/", b"", status=301, headers={"Location": "/alpha/"})
@@ -154,9 +151,7 @@ def test_add_refuses_a_page_that_redirects_to_a_listed_site(
     )
 
 
-def test_add_refuses_a_feed_that_redirects_to_an_existing_one(
-    planet: Path, server: LocalServer
-) -> None:
+def test_add_refuses_a_feed_that_redirects_to_an_existing_one(planet: Path, server: Farm) -> None:
     server.serve_file("/alpha/feed/", FEEDS / "wordpress" / "manton-wp4-rss2.rss")
     server.serve("/old-alpha", b"", status=301, headers={"Location": "/alpha/feed/"})
     result = add(planet, server.url("/old-alpha"))
@@ -164,17 +159,17 @@ def test_add_refuses_a_feed_that_redirects_to_an_existing_one(
     assert "on line 9: Alpha" in result.output
 
 
-def test_add_refuses_a_known_redirect_from_the_database(planet: Path, server: LocalServer) -> None:
+def test_add_refuses_a_known_redirect_from_the_database(planet: Path, server: Farm) -> None:
     moved = server.url("/omega/new.xml")
     with Storage(planet.parent / "planet.db") as storage:
         storage.save_feed(FeedState(url=server.url("/omega.xml"), fetch_url=moved))
     result = add(planet, moved)
     assert result.exit_code == 1
     assert f"{moved} is already in {planet} on line 11: Omega" in result.output
-    assert not server.hits  # refused before fetching anything
+    assert server.hits() == 0  # refused before fetching anything
 
 
-def test_add_follows_a_permanent_move(planet: Path, server: LocalServer) -> None:
+def test_add_follows_a_permanent_move(planet: Path, server: Farm) -> None:
     server.serve_file("/new.xml", FEEDS / "ghost" / "cloudflare-blog-ghost3-rss.xml")
     server.serve("/moved.xml", b"", status=308, headers={"Location": "/new.xml"})
     result = add(planet, server.url("/moved.xml"))
@@ -183,7 +178,7 @@ def test_add_follows_a_permanent_move(planet: Path, server: LocalServer) -> None
     assert server.url("/new.xml") in [s.url for s in read_opml(planet, allow_private_networks=True)]
 
 
-def test_add_says_when_the_feed_was_a_guess(planet: Path, server: LocalServer) -> None:
+def test_add_says_when_the_feed_was_a_guess(planet: Path, server: Farm) -> None:
     server.serve("/blog/", b"<!DOCTYPE html><html><head></head></html>", content_type=HTML)
     server.serve_file("/blog/feed.xml", FEEDS / "jekyll" / "lineageos-jekyll-atom.xml")
     result = add(planet, server.url("/blog/"))
@@ -194,7 +189,7 @@ def test_add_says_when_the_feed_was_a_guess(planet: Path, server: LocalServer) -
     )
 
 
-def test_add_refuses_a_page_without_a_feed(planet: Path, server: LocalServer) -> None:
+def test_add_refuses_a_page_without_a_feed(planet: Path, server: Farm) -> None:
     before = planet.read_bytes()
     server.serve("/nothing/", b"<!DOCTYPE html><html><body>hi</body></html>", content_type=HTML)
     result = add(planet, server.url("/nothing/"))
@@ -203,7 +198,7 @@ def test_add_refuses_a_page_without_a_feed(planet: Path, server: LocalServer) ->
     assert planet.read_bytes() == before
 
 
-def test_add_refuses_an_empty_feed(planet: Path, server: LocalServer) -> None:
+def test_add_refuses_an_empty_feed(planet: Path, server: Farm) -> None:
     url = server.serve(
         "/empty.xml",
         b'<rss version="2.0"><channel><title>E</title><link>http://e.example/</link></channel></rss>',
@@ -213,14 +208,14 @@ def test_add_refuses_an_empty_feed(planet: Path, server: LocalServer) -> None:
     assert f"not added: {url} is a feed but has no entries" in result.output
 
 
-def test_add_refuses_a_broken_feed(planet: Path, server: LocalServer) -> None:
+def test_add_refuses_a_broken_feed(planet: Path, server: Farm) -> None:
     url = server.serve_file("/broken.xml", FEEDS / "broken" / "unclosed-root-tag.xml")
     result = add(planet, url)
     assert result.exit_code == 1
     assert f"not added: {url} is neither a feed nor a web page" in result.output
 
 
-def test_add_creates_a_missing_list(tmp_path: Path, server: LocalServer) -> None:
+def test_add_creates_a_missing_list(tmp_path: Path, server: Farm) -> None:
     path = tmp_path / "new.opml"
     url = server.serve_file("/feed", FEEDS / "medium" / "medium-user-rss.xml")
     result = add(path, url)
@@ -237,11 +232,11 @@ def test_add_creates_a_missing_list(tmp_path: Path, server: LocalServer) -> None
         (["--avatar", "me.png"], "--avatar 'me.png' must be an http(s) URL"),
     ],
 )
-def test_add_usage_errors(planet: Path, server: LocalServer, args: list[str], message: str) -> None:
+def test_add_usage_errors(planet: Path, server: Farm, args: list[str], message: str) -> None:
     result = add(planet, server.url("/x"), *args)
     assert result.exit_code == 2
     assert message in result.output
-    assert not server.hits
+    assert server.hits() == 0
 
 
 def test_add_refuses_private_addresses_by_default(planet: Path) -> None:
@@ -252,7 +247,7 @@ def test_add_refuses_private_addresses_by_default(planet: Path) -> None:
     assert "127.0.0.1 is a loopback address" in result.output
 
 
-def test_add_to_a_broken_list_is_refused(tmp_path: Path, server: LocalServer) -> None:
+def test_add_to_a_broken_list_is_refused(tmp_path: Path, server: Farm) -> None:
     path = tmp_path / "feeds.opml"
     path.write_bytes((DATA / "opml" / "capyreader-unescaped-ampersand-illformed.opml").read_bytes())
     result = add(path, server.url("/x"))
@@ -390,7 +385,7 @@ def test_check_uses_the_opml_setting(tmp_path: Path) -> None:
     assert f"{path}:5: xmlUrl 'ftp://a.example/'" in result.stdout
 
 
-def test_check_fetch(tmp_path: Path, server: LocalServer) -> None:
+def test_check_fetch(tmp_path: Path, server: Farm) -> None:
     server.serve_file("/good.xml", FEEDS / "wordpress" / "manton-wp4-rss2.rss")
     server.serve_file("/new.xml", FEEDS / "ghost" / "cloudflare-blog-ghost3-rss.xml")
     server.serve("/moved.xml", b"", status=301, headers={"Location": "/new.xml"})
@@ -416,7 +411,7 @@ def test_check_fetch(tmp_path: Path, server: LocalServer) -> None:
     ]
 
 
-def test_check_fetch_all_good(tmp_path: Path, server: LocalServer) -> None:
+def test_check_fetch_all_good(tmp_path: Path, server: Farm) -> None:
     server.serve_file("/a.xml", FEEDS / "jekyll" / "qemu-jekyll-feed-atom.atom")
     server.serve_file("/b.xml", FEEDS / "blogger" / "quiltville-blogger-atom.atom")
     path = write(
@@ -429,15 +424,13 @@ def test_check_fetch_all_good(tmp_path: Path, server: LocalServer) -> None:
     assert result.stdout.splitlines()[-1] == f"{path}: 2 feeds fetched: 2 ok (0 moved), 0 failing"
 
 
-def test_check_fetch_is_skipped_when_the_list_has_errors(
-    tmp_path: Path, server: LocalServer
-) -> None:
+def test_check_fetch_is_skipped_when_the_list_has_errors(tmp_path: Path, server: Farm) -> None:
     path = write(
         tmp_path, f'<outline text="A" type="rss"/>\n<outline text="B" xmlUrl="{server.url("/b")}"/>'
     )
     result = check(str(path), "--fetch", "--allow-private-networks")
     assert result.exit_code == 2
-    assert not server.hits
+    assert server.hits() == 0
 
 
 @pytest.mark.parametrize(

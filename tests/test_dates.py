@@ -17,6 +17,7 @@ from campplanet.identity import merge_entry
 from campplanet.parse import parse_feed
 from campplanet.storage import Storage
 from campplanet.types import FeedState
+from planetkit import atom_document, rss_document
 
 URL = "https://blog.example/feed"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -57,20 +58,21 @@ json_value = st.one_of(
 
 
 def rss(field: str, value: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">'
-        "<channel><title>Blog</title><item><guid>https://blog.example/p</guid>"
-        f"<title>A post</title><{field}>{escape(value)}</{field}></item></channel></rss>"
-    ).encode()
+    """A feed of one post dated by ``<field>value</field>``."""
+    return rss_document(
+        "<item><guid>https://blog.example/p</guid><title>A post</title>"
+        f"<{field}>{escape(value)}</{field}></item>",
+        channel="<title>Blog</title>",
+    )
 
 
 def atom(field: str, value: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        "<title>Blog</title><entry><id>tag:blog.example,2026:p</id><title>A post</title>"
-        f"<{field}>{escape(value)}</{field}></entry></feed>"
-    ).encode()
+    """A feed of one entry dated by ``<field>value</field>``."""
+    return atom_document(
+        "<entry><id>tag:blog.example,2026:p</id><title>A post</title>"
+        f"<{field}>{escape(value)}</{field}></entry>",
+        feed="<title>Blog</title>",
+    )
 
 
 def json_feed(field: str, value: object) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-import time
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -28,6 +28,7 @@ from httpfarm import Farm, Route, gzip_bomb
 UA = "campplanet-test"
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+HANG = 30.0  # how long a hung server stays silent: far longer than any deadline here
 
 
 def settings(**changes) -> FetchSettings:
@@ -200,23 +201,23 @@ def test_redirect_to_other_scheme_is_refused(farm):
 
 
 def test_hung_server_is_cut_at_the_deadline(farm):
-    url = farm.add("/feed", Route(hang=30))
-    start = time.monotonic()
+    url = farm.add("/feed", Route(hang=HANG))
     result = fetch(url)
-    assert 0.9 < time.monotonic() - start < 2.0
     assert result.outcome is Outcome.TIMED_OUT and result.error == "timed out after 1 s"
+    assert honest_timeout(result) == 1
+    assert farm.ended(url) == ["client left"]  # cut while the server was still silent
     # ... and the next run starts it first (schedule.fetch_order_key)
     state = schedule.record_fetch(FeedState(url=url), result, NOW, random.Random(1))
     assert schedule.timed_out_last(state)
 
 
 def test_trickling_server_is_cut_at_the_deadline(farm):
-    url = farm.add("/feed", Route(RSS * 10, trickle=0.05))
-    start = time.monotonic()
+    url = farm.add("/feed", Route(RSS * 10, trickle=0.05))  # 40 s for the whole body
     result = fetch(url)
-    assert 0.9 < time.monotonic() - start < 2.0
-    assert result.error == "timed out after 1 s"
+    assert result.error == "timed out after 1 s" and result.body is None
+    assert honest_timeout(result) == 1
     assert farm.hits(url) == 1
+    assert farm.ended(url) == ["client left"]  # cut while the server was still sending
 
 
 def test_slow_but_within_deadline_succeeds(farm):
@@ -247,10 +248,15 @@ def test_gzip_body_is_decoded(farm):
 
 def test_gzip_bomb_is_cut_after_max_bytes(farm):
     url = farm.add("/bomb", gzip_bomb(200 * 1024 * 1024))
-    start = time.monotonic()
-    result = fetch_all([FetchRequest(url)], settings(max_bytes=1024 * 1024, timeout=5))[url]
+    tracemalloc.start()
+    try:
+        result = fetch_all([FetchRequest(url)], settings(max_bytes=1024 * 1024, timeout=5))[url]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert result.outcome is Outcome.FAILED and result.error == "response larger than 1 MiB"
-    assert time.monotonic() - start < 3
+    # Inflating stopped at the limit: a few MiB at most were ever held, not 200.
+    assert peak < 16 * 1024 * 1024, f"{peak / 2**20:.0f} MiB allocated at peak"
 
 
 def test_deflate_zlib_and_raw(farm):
@@ -329,7 +335,7 @@ def test_iri_spaces_ampersands_and_fragments_are_encoded(farm):
 def test_one_failing_feed_does_not_affect_the_others(farm):
     good = [farm.add(f"/ok{i}", Route(RSS, latency=0.05), host=i % 4) for i in range(12)]
     bad = [
-        farm.add("/hung", Route(hang=30), host=0),
+        farm.add("/hung", Route(hang=HANG), host=0),
         farm.add("/404", Route(status=404), host=1),
         farm.add("/bomb", gzip_bomb(20 * 1024 * 1024), host=2),
         "ftp://example.org/x",
@@ -366,31 +372,35 @@ def test_global_concurrency_limit_is_honoured(farm):
 
 
 def test_many_hung_feeds_cost_about_one_deadline():
+    """100 hung feeds in 20 slots would take 5 deadlines if each kept its slot until cut; a
+    hung feed parks its slot after ``slow_after`` (0.2 s here) and runs out its deadline
+    beside the others, so they all wait at once, about one deadline in all."""
     with Farm(hosts=25) as farm:
-        hung = [farm.add(f"/h{i}", Route(hang=30), host=i % 25) for i in range(100)]
+        hung = [farm.add(f"/h{i}", Route(hang=HANG), host=i % 25) for i in range(100)]
         good = [farm.add(f"/ok{i}", Route(RSS, latency=0.02), host=i % 25) for i in range(50)]
-        start = time.monotonic()
         results = fetch_all([FetchRequest(u) for u in hung + good], settings(concurrency=20))
-        wall = time.monotonic() - start
-    # 150 feeds and their servers share this process: under load the loop may see a
-    # deadline late, so allow more lag here; the 2 s tests below check honesty tightly.
-    assert all(honest_timeout(results[u], lag=0.45) for u in hung)
+        ended = [how for url in hung for how in farm.ended(url)]
     assert all(results[u].outcome is Outcome.OK for u in good)
-    # 100 hung feeds in 20 slots would take 5 deadlines if hung feeds kept their slots;
-    # parked ones started after half the timeout get half of it.
-    assert wall < 2.0
+    # Each hung feed had the batch's deadline (never more than the timeout, never less than
+    # half of it) and was cut by the fetcher, none waited out.
+    said = [honest_timeout(results[u]) for u in hung]
+    assert all(0.5 <= s <= 1 for s in said), said
+    assert ended == ["client left"] * 100
+    # Parked feeds gave their slots away: far more hung requests were waiting at once than
+    # there are slots (with each keeping its slot, never more than 20).
+    assert farm.peak_in_flight > 2 * 20, farm.peak_in_flight
 
 
-def honest_timeout(result: FetchResult, lag: float = 0.25) -> float:
-    """The seconds a "timed out after N s" error names, checked against the real elapsed.
-
-    A feed is never cut before the time it is said to have had (give or take the rounding
-    of the message); it may be cut up to ``lag`` seconds after it, when the loop is busy.
+def honest_timeout(result: FetchResult) -> float:
+    """The seconds a "timed out after N s" error names. The feed had at least that long
+    (give or take the rounding of the message): it is never cut early. How late it may be
+    cut on a busy machine is not measured, only that it was well before the server gave up.
     """
     match = re.fullmatch(r"timed out after (\d+(?:\.\d)?) s", result.error or "")
     assert match, result.error
     said = float(match.group(1))
-    assert -0.06 <= result.elapsed - said < lag, (said, result.elapsed)
+    assert result.elapsed >= said - 0.06, (said, result.elapsed)
+    assert result.elapsed < HANG / 2, (said, result.elapsed)
     return said
 
 
@@ -433,46 +443,45 @@ def test_seconds_text(seconds, text):
 
 def test_hung_feeds_queued_behind_others_end_with_the_batch_deadline():
     # One slot: the fast feeds go one by one, the hung ones start 0.4-0.9 s in (a hung feed
-    # parks its slot after 0.4 s). With only per-feed deadlines the run would take ~2.9 s.
+    # parks its slot after 0.4 s). With only per-feed deadlines each would have 2 s.
     with Farm(hosts=2) as farm:
         fast = [farm.add(f"/ok{i}", Route(RSS, latency=0.1), host=i % 2) for i in range(4)]
-        hung = [farm.add(f"/h{i}", Route(hang=30), host=i % 2) for i in range(2)]
-        start = time.monotonic()
+        hung = [farm.add(f"/h{i}", Route(hang=HANG), host=i % 2) for i in range(2)]
         results = fetch_all(
             [FetchRequest(u) for u in fast + hung], settings(timeout=2.0, concurrency=1)
         )
-        wall = time.monotonic() - start
+        started = [r.path for r in farm.seen]
+    assert started == ["/ok0", "/ok1", "/ok2", "/ok3", "/h0", "/h1"]  # queued behind them
     assert all(results[u].outcome is Outcome.OK for u in fast)
     assert all(results[u].outcome is Outcome.TIMED_OUT for u in hung)
     said = [honest_timeout(results[u]) for u in hung]
     assert all(1.0 <= s <= 1.7 for s in said), said  # less than 2 s: they started late
-    assert wall < 2.5
 
 
 def test_a_feed_started_late_in_a_long_batch_gets_half_the_timeout():
-    # 1.5 s of fast feeds ahead in one slot: a slow feed needing 0.8 s still succeeds (it
-    # ends after batch start + timeout), and the hung one behind it gets 1 s, not 0.1 s.
+    # One slot, fast feeds ahead, each parking it after 0.4 s: the slow feed starts 1.6 s
+    # in and, needing 0.6 s, still succeeds although it ends after batch start + timeout
+    # (it has half the timeout, not the 0.4 s left); the hung one behind it gets 1 s, not 0.
     with Farm(hosts=1) as farm:
-        fast = [farm.add(f"/ok{i}", Route(RSS, latency=0.5)) for i in range(3)]
-        slow = farm.add("/slow", Route(RSS, latency=0.8))
-        hung = farm.add("/hung", Route(hang=30))
-        start = time.monotonic()
+        fast = [farm.add(f"/ok{i}", Route(RSS, latency=0.5)) for i in range(4)]
+        slow = farm.add("/slow", Route(RSS, latency=0.6))
+        hung = farm.add("/hung", Route(hang=HANG))
         results = fetch_all(
             [FetchRequest(u) for u in [*fast, slow, hung]], settings(timeout=2.0, concurrency=1)
         )
-        wall = time.monotonic() - start
+        started = [r.path for r in farm.seen]
+    assert started == ["/ok0", "/ok1", "/ok2", "/ok3", "/slow", "/hung"]
     assert all(results[u].outcome is Outcome.OK for u in [*fast, slow])
-    assert results[hung].error == "timed out after 1 s" and results[hung].elapsed >= 0.95
+    assert results[hung].error == "timed out after 1 s"
     assert honest_timeout(results[hung]) == 1
-    assert wall < 3.5
 
 
 def test_fetch_one_gets_the_whole_timeout(farm):
-    url = farm.add("/feed", Route(hang=30))
-    start = time.monotonic()
+    url = farm.add("/feed", Route(hang=HANG))
     result = fetch_one(url, settings(timeout=1.5), user_agent=UA)
-    assert 1.45 < time.monotonic() - start < 2.5
     assert result.error == "timed out after 1.5 s"
+    assert honest_timeout(result) == 1.5
+    assert farm.ended(url) == ["client left"]
 
 
 def test_results_arrive_as_they_complete(farm):

@@ -22,10 +22,8 @@ from campplanet.storage import Storage
 from campplanet.theme import default_templates_dir
 from campplanet.types import EntryView, FeedState, FeedView, ParsedEntry
 from httpfarm import Farm
-from planetkit import opml_document, rss_feed
-from test_render import T0, entry, feed, settings_for
-from test_update import items
-from test_update import settings as planet_settings
+from planetkit import blog_items, opml_document, planet_settings, rss_feed
+from sitekit import T0, entry, feed, settings_for
 
 
 def folder_files(folder: Path) -> dict[str, bytes]:
@@ -236,7 +234,7 @@ def test_any_changes_render_what_a_render_from_scratch_renders(changes, rng):
 
 def test_render_keeps_the_manifest_in_the_database(tmp_path):
     with Farm(hosts=1) as farm:
-        body = rss_feed("Blog", "https://blog.example/", items(0, 24))
+        body = rss_feed("Blog", "https://blog.example/", blog_items(0, 24))
         url = farm.add("/feed.xml", body=body)
         (tmp_path / "feeds.opml").write_text(opml_document([("Blog", url)]))
         s = planet_settings(tmp_path)

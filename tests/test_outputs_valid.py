@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from campplanet.render import render_site
-from test_page import camp_site
-from test_render import T0, corpus_views, settings_for
+from sitekit import T0, camp_site, corpus_views, settings_for
 
 TOOLS = Path(__file__).resolve().parents[1].parent / "shared" / "tools"
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import struct
-import zlib
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +27,7 @@ from campplanet.exceptions import ConfigError
 from campplanet.fold import count_words, fold_html
 from campplanet.render import build_files, render_site
 from campplanet.theme import BADGE_COLOURS, default_templates_dir
-from test_render import T0, entry, feed, parse_html, settings_for, text_of
+from sitekit import T0, entry, feed, paragraphs, parse_html, png, settings_for, text_of, words
 
 STRICT = html5lib.HTMLParser(strict=True)
 
@@ -47,14 +44,6 @@ def valid(fragment: str) -> bool:
 
 def fragment_text(fragment: str) -> str:
     return " ".join(text_of(html5lib.parseFragment(fragment, namespaceHTMLElements=False)).split())
-
-
-def words(n: int, tag: str = "w") -> str:
-    return " ".join(f"{tag}{i}" for i in range(n))
-
-
-def paragraphs(*sizes: int) -> str:
-    return "".join(f"<p>{words(n, f'p{k}w')}</p>" for k, n in enumerate(sizes))
 
 
 # --- the fold --------------------------------------------------------------------------------
@@ -584,97 +573,3 @@ def test_badge_colours_read_white_initials():
     colours = re.findall(r"\.c\d \{ background: (#[0-9a-f]{6}); \}", css)
     assert len(colours) == BADGE_COLOURS
     assert all(colour.contrast(c, "#ffffff") >= 4.5 for c in colours), colours
-
-
-# --- a whole camp planet, for the browser and the validators ---------------------------------
-
-
-def png(width: int, height: int, rgb: tuple[int, int, int] | Callable[[int, int], bytes]) -> bytes:
-    """A PNG of one colour, or of ``rgb(x, y)``'s colours."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    def pixel(x: int, y: int) -> bytes:
-        return rgb(x, y) if callable(rgb) else bytes(rgb)
-
-    rows = b"".join(b"\0" + b"".join(pixel(x, y) for x in range(width)) for y in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def camp_logo(x: int, y: int) -> bytes:
-    """A white tile with a green tent on it: the logo of the test camp."""
-    inside = 12 <= y <= 50 and abs(x - 31.5) <= (y - 12) * 0.75
-    return b"\x00\x70\x3c" if inside else b"\xff\xff\xff"
-
-
-AVATAR_PNG = png(8, 8, (224, 122, 95))
-BROKEN_AVATAR = "https://img.example.org/broken.png"  # the browser tests make it fail
-WORKING_AVATAR = "https://img.example.org/ok.png"  # and serve AVATAR_PNG for this one
-
-
-def camp_site(folder: Path, *, accent: str = "#00703c") -> Path:
-    """A planet as a camp would run it: description, logo, accent, about page, long posts,
-    a prolific blog, blogs with and without pictures, failing and moved blogs. Returns the
-    output folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "logo.png").write_bytes(png(64, 64, camp_logo))
-    (folder / "about.md").write_text(
-        "# What this is\n\nLocalGovCamp is the unconference of UK local-government digital "
-        "people. This planet gathers what attendees write about it.\n\n## Add your blog\n\n"
-        "Add a line to the [subscription list](../feeds.html), or ask on the day.\n"
-    )
-    feeds = [
-        feed(0, title="Sarah Lay", avatar=BROKEN_AVATAR),
-        feed(1, title="Adur & Worthing Councils: Our stories, your councils"),
-        feed(2, title="Dave Briggs", avatar=WORKING_AVATAR),
-        feed(3, title="Ben Cheetham (LocalGov Digital)"),
-        feed(
-            4,
-            title="A blog that broke",
-            health="failing",
-            last_error="HTTP 404",
-            failing_since=T0 - timedelta(days=2),
-            last_success=T0 - timedelta(days=3),
-        ),
-        feed(5, title="A blog that moved", health="moved", moved_to="https://new.example.org/f"),
-        feed(6, title="Gone quiet", health="gone"),
-    ]
-    # subscription URLs as the OPML reader leaves them: encoded for HTTP
-    feeds = [replace(f, url=f"https://blog{n}.example.org/feed/") for n, f in enumerate(feeds)]
-    long = "".join(
-        f"<p>{' '.join(['Paragraph', str(k), 'of', 'the', 'write-up', *['words'] * 55])}.</p>"
-        for k in range(25)
-    )
-    entries = []
-    for n in range(16):
-        f = feeds[0] if n < 6 else feeds[n % 4]
-        title = (
-            "What we learned at LocalGovCamp about user research in housing services"
-            if n == 1
-            else f"Session notes {n}"
-        )
-        content = long if n % 3 == 0 else paragraphs(70)
-        entries.append(entry(n, f, title=title, content=content, date=T0 - timedelta(hours=2 * n)))
-    settings = Settings(
-        planet=PlanetSettings(
-            output=str(folder / "public"),
-            items=10,
-            name="LocalGovCamp Planet",
-            description="Write-ups from LocalGovCamp, the unconference of UK local-government "
-            "digital people",
-            logo=str(folder / "logo.png"),
-            about=str(folder / "about.md"),
-        ),
-        render=RenderSettings(accent=accent),
-    )
-    render_site(settings, entries, feeds, last_refresh=T0)
-    return folder / "public"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -15,27 +14,9 @@ from hypothesis import strategies as st
 from campplanet.identity import entry_key
 from campplanet.parse import ParseError, parse_feed
 from campplanet.types import ParsedFeed
+from planetkit import atom_document, cpu_seconds, rss_document
 
 URL = "https://blog.example.org/feed/"
-
-
-XML_DECL = '<?xml version="1.0" encoding="utf-8"?>'
-
-
-def rss(items: str, channel: str = "<title>Blog</title><link>/</link>") -> bytes:
-    return (
-        f"{XML_DECL}"
-        f'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"'
-        f' xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>{channel}{items}</channel></rss>'
-    ).encode()
-
-
-def atom(entries: str, feed: str = "<title>Atom blog</title>", base: str = "") -> bytes:
-    xml_base = f' xml:base="{base}"' if base else ""
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"{xml_base}>'
-        f"{feed}{entries}</feed>"
-    ).encode()
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -73,7 +54,9 @@ def test_parse_error_message_names_line_and_column() -> None:
 
 
 def test_bozo_feed_with_entries_is_used_and_problem_recorded() -> None:
-    body = rss("<item><title>Caf&eacute; post</title><link>https://b.example/1</link></item>")
+    body = rss_document(
+        "<item><title>Caf&eacute; post</title><link>https://b.example/1</link></item>"
+    )
     feed = parse_feed(body, URL)
     assert [e.title for e in feed.entries] == ["Café post"]
     assert feed.problem is not None
@@ -82,11 +65,11 @@ def test_bozo_feed_with_entries_is_used_and_problem_recorded() -> None:
 
 
 def test_well_formed_feed_has_no_problem() -> None:
-    assert parse_feed(rss("<item><title>a</title></item>"), URL).problem is None
+    assert parse_feed(rss_document("<item><title>a</title></item>"), URL).problem is None
 
 
 def test_empty_feed_is_not_an_error() -> None:
-    feed = parse_feed(rss(""), URL)
+    feed = parse_feed(rss_document(""), URL)
     assert feed.entries == () and feed.title == "Blog"
 
 
@@ -95,7 +78,7 @@ def test_empty_feed_is_not_an_error() -> None:
 
 def test_relative_links_resolve_against_feed_url() -> None:
     feed = parse_feed(
-        rss(
+        rss_document(
             "<item><title>a</title><link>/2024/a.html</link>"
             '<description>&lt;img src="img/x.png"&gt; '
             '&lt;a href="../b"&gt;b&lt;/a&gt;</description>'
@@ -113,7 +96,7 @@ def test_relative_links_resolve_against_feed_url() -> None:
 
 def test_xml_base_is_honoured_for_links_and_content() -> None:
     feed = parse_feed(
-        atom(
+        atom_document(
             '<entry xml:base="/posts/"><id>urn:1</id><title>t</title><link href="one.html"/>'
             '<content type="html" xml:base="/media/">&lt;img src="pic.png"&gt;</content></entry>',
             base="https://other.example/root/",
@@ -127,7 +110,10 @@ def test_xml_base_is_honoured_for_links_and_content() -> None:
 
 def test_non_http_links_are_dropped() -> None:
     feed = parse_feed(
-        rss("<item><title>a</title><link>javascript:alert(1)</link><guid>g1</guid></item>"), URL
+        rss_document(
+            "<item><title>a</title><link>javascript:alert(1)</link><guid>g1</guid></item>"
+        ),
+        URL,
     )
     assert feed.entries[0].link is None
     assert feed.entries[0].key == "g1"
@@ -135,7 +121,7 @@ def test_non_http_links_are_dropped() -> None:
 
 def test_entry_identity_guid_then_link_then_hash() -> None:
     feed = parse_feed(
-        rss(
+        rss_document(
             "<item><guid> id-1 </guid><link>https://b.example/1</link><title>a</title></item>"
             "<item><link>https://B.example:443/2/?utm_source=rss#top</link><title>b</title></item>"
             "<item><title>c</title><description>body</description></item>"
@@ -155,7 +141,7 @@ def test_entry_identity_guid_then_link_then_hash() -> None:
 
 def test_titles_are_plain_text() -> None:
     feed = parse_feed(
-        atom(
+        atom_document(
             '<entry><id>1</id><title type="html">&lt;b&gt;Bold&lt;/b&gt; &amp;amp; more</title>'
             "</entry>"
             '<entry><id>2</id><title type="text">a &lt;tag&gt; &amp; text</title></entry>'
@@ -169,26 +155,26 @@ def test_titles_are_plain_text() -> None:
 
 def test_untitled_entry_gets_start_of_its_text() -> None:
     feed = parse_feed(
-        rss(
+        rss_document(
             "<item><description>&lt;p&gt;A short note about the camp&lt;/p&gt;</description></item>"
         )
         + b"",
         URL,
     )
     assert feed.entries[0].title == "A short note about the camp"
-    empty = parse_feed(rss("<item><guid>x</guid></item>"), URL)
+    empty = parse_feed(rss_document("<item><guid>x</guid></item>"), URL)
     assert empty.entries[0].title == "Untitled"
 
 
 def test_huge_title_is_cut() -> None:
-    feed = parse_feed(rss(f"<item><title>{'word ' * 200_000}</title></item>"), URL)
+    feed = parse_feed(rss_document(f"<item><title>{'word ' * 200_000}</title></item>"), URL)
     title = feed.entries[0].title
     assert len(title) <= 300 and title.endswith("…")
 
 
 def test_content_prefers_full_content_and_is_sanitized() -> None:
     feed = parse_feed(
-        rss(
+        rss_document(
             "<item><title>t</title><link>https://b.example/p</link>"
             "<description>short excerpt</description>"
             "<content:encoded><![CDATA[<p onclick='x()'>Full <script>alert(1)</script>text"
@@ -204,7 +190,7 @@ def test_content_prefers_full_content_and_is_sanitized() -> None:
 
 
 def test_iframe_hosts_are_passed_through() -> None:
-    body = rss(
+    body = rss_document(
         "<item><title>t</title><description>&lt;iframe src='https://www.youtube.com/embed/v'&gt;"
         "&lt;/iframe&gt;</description></item>"
     )
@@ -214,7 +200,7 @@ def test_iframe_hosts_are_passed_through() -> None:
 
 def test_plain_text_content_is_escaped_into_paragraphs() -> None:
     feed = parse_feed(
-        atom(
+        atom_document(
             '<entry><id>1</id><title>t</title><content type="text">a &lt;b&gt;\n\nc</content>'
             "</entry>"
         ),
@@ -225,7 +211,7 @@ def test_plain_text_content_is_escaped_into_paragraphs() -> None:
 
 def test_authors_and_categories() -> None:
     feed = parse_feed(
-        rss(
+        rss_document(
             "<item><title>t</title><dc:creator>Ann &amp; Bob</dc:creator>"
             "<category>camp</category><category> Camp </category><category>camp</category>"
             "<category>&lt;b&gt;x&lt;/b&gt;</category></item><item><title>u</title></item>",
@@ -241,7 +227,7 @@ def test_authors_and_categories() -> None:
 
 def test_xml_invalid_characters_removed_from_every_field() -> None:
     feed = parse_feed(
-        rss(
+        rss_document(
             "<item><title>a&#xFFFE;b</title><guid>g&#xFFFF;1</guid>"
             "<description>c&#xFFFE;d</description><category>e&#xFFFF;f</category></item>",
             channel="<title>x&#xFFFE;y</title>",
@@ -258,7 +244,7 @@ def test_xml_invalid_characters_removed_from_every_field() -> None:
 
 def test_dates_are_aware_utc_and_not_clamped() -> None:
     feed = parse_feed(
-        atom(
+        atom_document(
             "<entry><id>1</id><title>a</title><published>2024-06-01T10:00:00+02:00</published>"
             "<updated>2024-06-02T00:00:00-05:00</updated></entry>"
             "<entry><id>2</id><title>b</title><published>1970-01-01T00:00:00Z</published></entry>"
@@ -278,7 +264,10 @@ def test_dates_are_aware_utc_and_not_clamped() -> None:
 
 def test_rss_pubdate_is_published_only() -> None:
     feed = parse_feed(
-        rss("<item><title>a</title><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate></item>"), URL
+        rss_document(
+            "<item><title>a</title><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate></item>"
+        ),
+        URL,
     )
     entry = feed.entries[0]
     assert entry.published == datetime(2003, 6, 10, 4, tzinfo=UTC)
@@ -404,7 +393,11 @@ def _parse_in_worker(body: bytes) -> ParsedFeed:
 
 
 def test_parse_runs_in_a_process_pool_and_results_pickle() -> None:
-    bodies = [rss("<item><title>a</title><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate></item>")]
+    bodies = [
+        rss_document(
+            "<item><title>a</title><pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate></item>"
+        )
+    ]
     bodies.append(json_feed())
     with ProcessPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(_parse_in_worker, bodies))
@@ -427,23 +420,20 @@ def test_parse_runs_in_a_process_pool_and_results_pickle() -> None:
 )
 def test_comment_runs_do_not_backtrack(body: bytes, message: str) -> None:
     """A pattern over leading comments once took exponential time on a run of empty ones."""
-    started = time.perf_counter()
-    with pytest.raises(ParseError, match=message):
+    with cpu_seconds(2), pytest.raises(ParseError, match=message):
         parse_feed(body, URL)
-    assert time.perf_counter() - started < 2
 
 
 def test_deeply_nested_content_is_bounded() -> None:
-    body = rss(
+    body = rss_document(
         f"<item><title>t</title><description>{'&lt;div&gt;' * 100_000}x</description></item>"
     )
-    started = time.perf_counter()
-    feed = parse_feed(body, URL)
+    with cpu_seconds(10):
+        feed = parse_feed(body, URL)
     assert feed.entries[0].summary == "x"
-    assert time.perf_counter() - started < 10
 
 
-SEED = rss(
+SEED = rss_document(
     "<item><title>A &amp; B</title><link>/a</link><guid>g</guid>"
     "<pubDate>Tue, 10 Jun 2003 04:00:00 GMT</pubDate><description>&lt;p&gt;Hi "
     "&lt;a href='x'&gt;x&lt;/a&gt;&lt;/p&gt;</description><category>c</category></item>"
@@ -522,7 +512,7 @@ def test_only_the_newest_entries_are_read_from_a_huge_feed() -> None:
         "00:00:00 GMT</pubDate></item>"
         for day in days
     )
-    feed = parse_feed(rss(items), URL)
+    feed = parse_feed(rss_document(items), URL)
     assert len(feed.entries) == 1000
     assert {e.key for e in feed.entries} == {f"g{day}" for day in range(500, 1500)}
     assert [e.key for e in feed.entries] == [f"g{d}" for d in days if d >= 500]  # document order
@@ -534,10 +524,10 @@ def test_entry_limit_is_a_parameter_and_undated_entries_count_as_oldest() -> Non
         f"<item><guid>g{i}</guid><pubDate>Tue, 0{i} Jun 2003 04:00:00 GMT</pubDate></item>"
         for i in range(1, 6)
     )
-    feed = parse_feed(rss(items), URL, max_entries=2)
+    feed = parse_feed(rss_document(items), URL, max_entries=2)
     assert [e.key for e in feed.entries] == ["g4", "g5"]
-    undated = parse_feed(rss("".join(f"<item><guid>u{i}</guid></item>" for i in range(5))), URL,
-                         max_entries=3)  # fmt: skip
+    undated_items = (f"<item><guid>u{i}</guid></item>" for i in range(5))
+    undated = parse_feed(rss_document(*undated_items), URL, max_entries=3)
     assert [e.key for e in undated.entries] == ["u0", "u1", "u2"]
 
 
@@ -553,7 +543,5 @@ def test_entity_declaration_runs_do_not_backtrack(unit: bytes) -> None:
     """The pattern that drops long entity declarations once took quadratic time on a run of
     unterminated declarations (20,000 of them: a minute)."""
     body = b'<?xml version="1.0"?><!DOCTYPE rss [' + unit * 100_000
-    started = time.perf_counter()
-    with pytest.raises(ParseError):
+    with cpu_seconds(10), pytest.raises(ParseError):
         parse_feed(body, URL)
-    assert time.perf_counter() - started < 10

@@ -22,7 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from campplanet.cli import main
-from planetkit import LocalServer, opml_document, run_tool, shared
+from httpfarm import Farm
+from planetkit import opml_document, run_tool, shared
 
 pytestmark = pytest.mark.slow
 
@@ -68,10 +69,8 @@ def feedparser_distinct(data: bytes, headers: dict[str, str]) -> int:
 def planet(tmp_path_factory):
     """One refresh of a planet subscribed to every peer file; yields (folder, feeds, output)."""
     folder = tmp_path_factory.mktemp("peers")
-    server = LocalServer()
-    server.thread.start()
     feeds = {}
-    try:
+    with Farm(addresses=["127.0.0.1"]) as server:
         for number, path in enumerate(peer_files()):
             name = str(path.relative_to(PEERS))
             data = path.read_bytes()
@@ -88,9 +87,6 @@ def planet(tmp_path_factory):
         args += ["--output", str(folder / "public"), "--allow-private-networks"]
         result = CliRunner().invoke(main, ["refresh", *args])
         status = CliRunner().invoke(main, ["status", "--json", *args])
-    finally:
-        server.httpd.shutdown()
-        server.httpd.server_close()
     yield folder, feeds, result, json.loads(status.output)
 
 

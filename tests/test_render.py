@@ -8,78 +8,22 @@ import os
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import feedparser
-import html5lib
 import pytest
 from lxml import etree
 
-from campplanet.config import PlanetSettings, RenderSettings, Settings
+from campplanet.config import PlanetSettings
 from campplanet.health import feed_status
-from campplanet.parse import ParseError, parse_feed
 from campplanet.render import OUTPUTS, render_site
 from campplanet.sanitize import strip_invalid_xml_chars
 from campplanet.theme import TemplateError, default_templates_dir
 from campplanet.types import EntryView, FeedView
-from campplanet.views import initials
+from sitekit import T0, corpus_views, entry, feed, parse_html, settings_for, text_of
 
-CORPUS = Path(__file__).parent / "data" / "feeds"
-T0 = datetime(2026, 11, 26, 21, 0, tzinfo=UTC)
 HOSTILE_TITLE = "Fish & <chips> \"quoted\" 'apos' </title>\x01\x0b\ud800\x85 ]]> end"
 HOSTILE_AUTHOR = "<b>Bob</b> & Co \x00\udfff"
-
-
-def feed(n: int = 0, **kw) -> FeedView:
-    title = kw.pop("title", f"Blog {n}")
-    values = dict(
-        url=f"https://blog{n}.example.org/feed?a=1&b=<2>",
-        title=title,
-        site=f"https://blog{n}.example.org/",
-        avatar=None,
-        initials=initials(title),
-        shown=3,
-        entries=3,
-        health="working",
-        last_success=T0,
-        updated=T0,
-    )
-    values.update(kw)
-    return FeedView(**values)
-
-
-def entry(n: int, f: FeedView | None = None, **kw) -> EntryView:
-    date = kw.pop("date", T0 - timedelta(hours=5 * n))
-    values = dict(
-        id=f"https://example.org/post/{n}?x=1&y=2",
-        link=f"https://example.org/post/{n}?x=1&y=2",
-        title=f"Post {n}",
-        content=f'<p>Body of post {n} with <a href="https://example.org/{n}">a link</a>.</p>',
-        summary=f"Body of post {n}",
-        author=f"Author {n}",
-        date=date,
-        updated=date,
-        feed=f or feed(n % 3),
-        categories=("camp",),
-    )
-    values.update(kw)
-    return EntryView(**values)
-
-
-def settings_for(tmp_path: Path, *, items: int = 5, **render) -> Settings:
-    return Settings(
-        planet=PlanetSettings(output=str(tmp_path / "public"), items=items, name="Test & Planet"),
-        render=RenderSettings(**render),
-    )
-
-
-def parse_html(path: Path):
-    return html5lib.parse(path.read_bytes(), namespaceHTMLElements=False)
-
-
-def text_of(element) -> str:
-    return "".join(element.itertext())
 
 
 def clean(text: str) -> str:
@@ -447,51 +391,6 @@ def test_shell_and_css_under_20_kb(tmp_path):
 
 
 # --- the corpus --------------------------------------------------------------------------------
-
-
-def corpus_views() -> tuple[list[EntryView], list[FeedView]]:
-    """Every parseable corpus feed as a subscription, its entries as shown entries."""
-    entries, feeds = [], []
-    for i, path in enumerate(sorted(p for p in CORPUS.rglob("*") if p.is_file())):
-        url = f"https://feeds.example.org/{path.parent.name}/{path.name}"
-        try:
-            parsed = parse_feed(path.read_bytes(), url)
-        except ParseError:
-            continue
-        title = parsed.title or path.name
-        f = FeedView(
-            url=url,
-            title=title,
-            site=parsed.link,
-            avatar=parsed.image,
-            initials=initials(title),
-            entries=len(parsed.entries),
-            shown=len(parsed.entries),
-            health=("working", "failing", "moved", "working", "new")[i % 5],
-            failing_since=T0 - timedelta(days=1),
-            last_error="HTTP 503",
-            moved_to=url + "?moved",
-            updated=T0,
-        )
-        feeds.append(f)
-        for j, e in enumerate(parsed.entries):
-            date = e.published or e.updated or T0 - timedelta(hours=i + j)
-            entries.append(
-                EntryView(
-                    id=e.guid or e.link or f"tag:feeds.example.org,2026:{i}-{j}",
-                    link=e.link,
-                    title=e.title,
-                    content=e.content,
-                    summary=e.summary,
-                    author=e.author,
-                    date=date,
-                    updated=max(e.updated or date, date),
-                    feed=f,
-                    categories=e.categories,
-                )
-            )
-    entries.sort(key=lambda e: (e.date, e.id), reverse=True)
-    return entries, feeds
 
 
 @pytest.mark.slow

@@ -21,7 +21,7 @@ import pytest
 from campplanet.cli.serve import refresh_argv
 from campplanet.config import load_settings
 from httpfarm import Farm, Route
-from test_unattended import blog, opml_document
+from planetkit import blog, opml_document
 
 
 class Serving:
@@ -250,10 +250,11 @@ def test_stopping_during_a_refresh_stops_the_refresh_cleanly(serve, farm, tmp_pa
         assert time.monotonic() < deadline
         time.sleep(0.05)
     time.sleep(0.5)  # the fast feed is stored
-    started = time.monotonic()
-    assert s.stop() == 0
-    assert time.monotonic() - started < 15
+    assert s.stop() == 0  # (stop allows 20 s; waiting out the hung feed would take 30)
+    # The refresh was terminated, not waited for, and let go of the hung feed while its
+    # server was still silent.
     assert any("refresh: terminated" in line for line in s.log), s.log
+    assert farm.ended(hung) == ["client left"]
     # The refresh's lock is free again: nothing of it is left running.
     from campplanet.lock import run_lock
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import html5lib
 import pytest
@@ -13,9 +12,9 @@ from hypothesis import strategies as st
 from campplanet.parse import ParseError, parse_feed
 from campplanet.sanitize import sanitize_html
 from campplanet.tidy import _cut, cut_html, tidy_html
+from planetkit import CORPUS, corpus_files
 
-CORPUS = Path(__file__).parent / "data" / "feeds"
-FILES = sorted(str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*") if p.is_file())
+FILES = [str(p.relative_to(CORPUS)) for p in corpus_files()]
 
 
 def balanced(fragment: str) -> bool:

@@ -17,7 +17,7 @@ from campplanet import update
 from campplanet.cli import main
 from campplanet.config import FetchSettings, PlanetSettings, Settings
 from campplanet.urls import is_valid_uri
-from planetkit import opml_document, rss_feed
+from planetkit import opml_document, rss_document, rss_feed
 
 BASE = 1_790_000_000  # a Unix time in 2026
 
@@ -82,22 +82,14 @@ def test_dates_outside_what_the_planet_can_show_cost_nothing(server, planet, tmp
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-def rss_items(*items: str, channel: str = "<title>B</title>") -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        + channel
-        + "".join(f"<item>{item}</item>" for item in items)
-        + "</channel></rss>"
-    ).encode()
-
-
 def test_only_an_absolute_url_guid_stands_in_for_a_missing_link(server, planet, tmp_path):
-    day = "<pubDate>Mon, 01 Jun 2026 1{}:00:00 GMT</pubDate>"
-    body = rss_items(
-        "<title>Relative guid</title><guid>post 123</guid>" + day.format(0),
-        "<title>URL guid</title><guid>https://b.example/posts/9</guid>" + day.format(1),
-        '<title>Not a permalink</title><guid isPermaLink="false">https://b.example/?p=3</guid>'
-        + day.format(2),
+    day = "<pubDate>Mon, 01 Jun 2026 1{}:00:00 GMT</pubDate></item>"
+    body = rss_document(
+        "<item><title>Relative guid</title><guid>post 123</guid>" + day.format(0),
+        "<item><title>URL guid</title><guid>https://b.example/posts/9</guid>" + day.format(1),
+        '<item><title>Not a permalink</title><guid isPermaLink="false">https://b.example/?p=3'
+        "</guid>" + day.format(2),
+        channel="<title>B</title>",
     )
     url = server.serve("/feeds/b.xml", body)
     (tmp_path / "feeds.opml").write_text(opml_document([("B", url)]))
@@ -122,12 +114,12 @@ def atom_links(public: Path) -> dict[str, str | None]:
 
 
 def test_everything_published_as_a_url_is_a_valid_uri(server, planet, tmp_path):
-    body = rss_items(
-        "<title>Caf\u00e9</title>"
+    body = rss_document(
+        "<item><title>Caf\u00e9</title>"
         "<link>https://b.example/caf\u00e9 au lait/?q=\u00e9t\u00e9#s\u00e9</link>"
-        '<guid isPermaLink="false">http:///example.com/x</guid>',
-        "<title>Spaces</title><link>https://user:secret@b.example/a b</link>"
-        "<guid>tag:b.example,2026:2</guid>",
+        '<guid isPermaLink="false">http:///example.com/x</guid></item>',
+        "<item><title>Spaces</title><link>https://user:secret@b.example/a b</link>"
+        "<guid>tag:b.example,2026:2</guid></item>",
         channel="<title>\u00dcn\u00efcode</title><link>https://bl\u00f6g.example/h\u00e9 me/</link>"
         "<image><url>https://b.example/my logo.png</url><title>x</title>"
         "<link>https://b.example/</link></image>",
@@ -242,10 +234,10 @@ def test_raising_new_feed_items_releases_held_back_posts_at_the_next_render(
     assert sum("b.example" in link for link in shown_links(tmp_path / "public")) == 3
     config = tmp_path / "campplanet.toml"
     config.write_text("[planet]\nnew_feed_items = 8\n")
-    hits = dict(server.hits)
+    hits = server.hits()
     assert run("render", *planet("--config", str(config)))[0] == 0
     assert sum("b.example" in link for link in shown_links(tmp_path / "public")) == 8
-    assert server.hits == hits  # no fetch
+    assert server.hits() == hits  # no fetch
 
 
 def test_render_refuses_to_empty_a_published_site(server, planet, tmp_path):

@@ -17,14 +17,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import formatdate
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 import html5lib
 import pytest
@@ -34,59 +33,15 @@ from campplanet.storage import Storage
 from campplanet.types import FeedState
 from campplanet.update import stale_since
 from httpfarm import Farm, Route
+from planetkit import CORPUS, blog, opml_document
 
 CAMPPLANET = [sys.executable, "-m", "campplanet"]
-CORPUS = Path(__file__).parent / "data" / "feeds"
-EPOCH = 1_780_000_000  # a fixed point in 2026 for the feeds' dates
 
 # Real-world feeds that stay the same from run to run beside the generated ones.
 CORPUS_FEEDS = [
     "wordpress/rsscom-blog-wp6-rss2.xml",
     "jekyll/qemu-jekyll-feed-atom.atom",
 ]
-
-
-def opml_document(feeds: list[tuple[str, str]]) -> str:
-    """An OPML 2.0 subscription list of (name, feed url) pairs."""
-    outlines = "".join(
-        f'<outline type="rss" text={quoteattr(name)} xmlUrl={quoteattr(url)}/>\n'
-        for name, url in feeds
-    )
-    return f'<?xml version="1.0"?>\n<opml version="2.0"><head/><body>\n{outlines}</body></opml>\n'
-
-
-def feed_xml(name: str, site: str, items: list[tuple[str, str, str, int]]) -> bytes:
-    """RSS 2.0; items are (guid, link, title, unix time)."""
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>',
-        f"<title>{escape(name)}</title><link>{escape(site)}</link><description>t</description>",
-    ]
-    for guid, link, title, when in items:
-        parts.append(
-            f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
-            f'<guid isPermaLink="false">{escape(guid)}</guid>'
-            f"<pubDate>{formatdate(when)}</pubDate>"
-            f"<description>&lt;p&gt;Words about {escape(title)}.&lt;/p&gt;</description></item>"
-        )
-    parts.append("</channel></rss>")
-    return "\n".join(parts).encode()
-
-
-def blog(index: int, generation: int) -> bytes:
-    """Blog ``index`` as it looks at ``generation``: one more post each time, and the
-    newest older post retitled (an edit). Blog 0 also moves every post to a new guid each
-    generation while keeping its link, as a platform migration does."""
-    site = f"https://blog{index}.example.org/"
-    items = []
-    for post in range(generation + 4):
-        guid = f"urn:blog{index}:post{post}"
-        if index == 0:
-            guid = f"urn:gen{generation}:blog0:post{post}"
-        title = f"Blog {index} post {post}"
-        if post == generation + 2:
-            title += f" (edited in generation {generation})"
-        items.append((guid, f"{site}posts/{post}/", title, EPOCH + index * 60 + post * 3600))
-    return feed_xml(f"Blog {index}", site, items[::-1])
 
 
 @dataclass
@@ -247,41 +202,47 @@ def wait_for_lock_holder(planet: Planet, proc: subprocess.Popen, timeout: float 
 # --- one run at a time -----------------------------------------------------------------
 
 
-def slow_planet(planet: Planet, feeds: int = 3, latency: float = 1.0) -> None:
+def held_planet(planet: Planet, feeds: int = 3) -> threading.Event:
+    """Feeds that answer only once the returned gate is set: a run holds the lock, in the
+    middle of its fetch, for as long as the test needs."""
+    gate = threading.Event()
     for i in range(feeds):
-        planet.add(f"Blog {i}", Route(blog(i, 0), latency=latency), host=i % 2)
+        planet.add(f"Blog {i}", Route(blog(i, 0), gate=gate), host=i % 2)
+    return gate
 
 
 def test_second_refresh_exits_75_naming_lock_and_pid_while_first_completes(planet):
-    slow_planet(planet)
+    gate = held_planet(planet)
     first = planet.start("refresh")
     try:
         wait_for_lock_holder(planet, first)
-        started = time.monotonic()
         second = planet.run("refresh")
-        assert time.monotonic() - started < 5  # at once, not after the first run
+        assert first.poll() is None  # refused while the first still ran: at once
         assert second.returncode == 75, second
         assert second.stdout == ""
         assert f"another campplanet run holds {planet.lock} (pid {first.pid})" in second.stderr, (
             second.stderr
         )
         assert "Traceback" not in second.stderr
+        gate.set()
         out, err = first.communicate(timeout=60)
         assert first.returncode == 0, err
         assert out.startswith("feeds: 3 ok"), out
     finally:
+        gate.set()
         end_group(first)
     check_database(planet.db)
 
 
 def test_wait_runs_after_the_holder_finishes(planet):
-    slow_planet(planet)
+    gate = held_planet(planet)
     first = planet.start("refresh")
     try:
         wait_for_lock_holder(planet, first)
         second = planet.start("refresh", "--wait", "60")
         time.sleep(0.5)
-        assert second.poll() is None  # still waiting
+        assert second.poll() is None and first.poll() is None  # still waiting for the first
+        gate.set()
         out2, err2 = second.communicate(timeout=90)
         assert first.poll() is not None  # the second could only finish after the first
         out1, err1 = first.communicate(timeout=10)
@@ -290,16 +251,18 @@ def test_wait_runs_after_the_holder_finishes(planet):
         # The second run came after the first had stored everything: nothing was new.
         assert out2.startswith("feeds: 0 ok, 3 not modified"), out2
     finally:
+        gate.set()
         end_group(first)
 
 
 def test_lock_message_in_json_for_log_collectors(planet):
-    slow_planet(planet, feeds=1)
+    gate = held_planet(planet, feeds=1)
     first = planet.start("refresh")
     try:
         wait_for_lock_holder(planet, first)
         second = planet.run("fetch", "--log-format", "json")
     finally:
+        gate.set()
         end_group(first)
     assert second.returncode == 75
     assert second.stdout == ""
@@ -518,10 +481,13 @@ def test_ctrl_c_mid_run_exits_130_with_finished_feeds_stored(hanging_planet):
     assert check_output(planet.output) == before
 
 
+KILLS = 20  # a fixed number, however long they take: a loaded machine makes none fewer
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_corrupts_anything(planet):
     """Kill -9 a run at a random moment and check; after every second kill, a normal run
-    and check again; a few dozen times, every blog changing each time so each run writes.
+    and check again; ``KILLS`` times, every blog changing each time so each run writes.
 
     Only the run's main process is killed, as the OOM killer or ``kill -9 PID`` would: its
     orphaned parse workers live on during the next run, and must not hold the lock.
@@ -539,10 +505,9 @@ def test_sigkill_at_random_moments_never_corrupts_anything(planet):
     victims: list[subprocess.Popen] = []
     killed: set[int] = set()
     startup = 1.0  # seconds before a run stores its first feed: a guess, then measured
-    budget = time.monotonic() + 50
     generation = 0
     try:
-        while generation < 36 and time.monotonic() < budget:
+        while generation < KILLS:
             generation += 1
             for i in range(blogs):
                 planet.farm.route(planet.feeds[i][1]).body = blog(i, generation)
@@ -553,7 +518,7 @@ def test_sigkill_at_random_moments_never_corrupts_anything(planet):
             check_database(planet.db)
             files = check_output(planet.output)
             landed[where_it_landed(planet, files, generation, blogs)] += 1
-            if generation % 2 == 0 or time.monotonic() >= budget:
+            if generation % 2 == 0:
                 after, startup = timed_run(planet)
                 check_recovered(planet, after, generation, blogs, seed, killed)
     finally:
@@ -565,7 +530,6 @@ def test_sigkill_at_random_moments_never_corrupts_anything(planet):
         f"seed {seed}: {generation} kills landed {dict(landed)}; "
         f"temporary files left by killed runs: {len(temp_files(planet.output))}"
     )
-    assert generation >= 10, (generation, dict(landed))
     assert landed["mid-fetch"] >= 3, dict(landed)  # the kills did land inside runs
 
     # The database holds each post of each blog exactly once, whatever the kills did.

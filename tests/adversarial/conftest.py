@@ -1,4 +1,5 @@
-"""Fixtures for the adversarial suite; the kit itself is in hostile.py beside this file.
+"""Fixtures for the adversarial suite; the kit itself is in hostile.py beside this file, the
+web server is the suite's own (the ``server`` fixture of tests/conftest.py, a farm on 127.0.0.1).
 
 Every test here runs offline by construction: a guard on ``socket.connect`` refuses (and
 records) any connection beyond 127.0.0.0/8, and name resolution is answered from a table
@@ -16,8 +17,6 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-
-from hostile import RawServer
 
 # Names the tests may resolve. Anything else that is not an IP literal fails to resolve.
 DNS: dict[str, list[str]] = {
@@ -93,9 +92,3 @@ def offline() -> Iterator[list[object]]:
     yield attempts
     monkeypatch.undo()
     assert attempts == [], f"connections beyond loopback were attempted: {attempts}"
-
-
-@pytest.fixture
-def raw_server() -> Iterator[RawServer]:
-    with RawServer() as server:
-        yield server

@@ -1,6 +1,6 @@
-"""The adversarial suite's kit: hostile payloads, hostile documents, a misbehaving HTTP
-server, a planet runner, and inspectors that read outputs the way a browser or a feed reader
-would (an HTML5 parser, an XML parser), never by substring.
+"""The adversarial suite's kit: hostile payloads, hostile documents, misbehaving routes for
+the test farm (tests/httpfarm.py), a planet runner, and inspectors that read outputs the way
+a browser or a feed reader would (an HTML5 parser, an XML parser), never by substring.
 
 Every URL a payload mentions points at 127.0.0.1 port 9 (the discard port, closed), so nothing
 a test renders or loads can send traffic off this machine.
@@ -8,21 +8,17 @@ a test renders or loads can send traffic off this machine.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import functools
 import gzip
 import html
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import zlib
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,6 +26,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 import html5lib
 from lxml import etree
+
+from httpfarm import Farm, Request, Route
+from planetkit import rss_feed
 
 # --- payloads ------------------------------------------------------------------------------
 
@@ -370,41 +369,13 @@ CONTENT_TYPES["json"] = "application/feed+json"
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def opml_outline(attrs: dict[str, str]) -> str:
-    """An outline; characters XML cannot carry at all (NUL, C0 controls) are left out."""
-    return (
-        "<outline "
-        + " ".join(f"{k}={quoteattr(_XML_INVALID.sub('', v))}" for k, v in attrs.items())
-        + "/>"
-    )
-
-
-def opml(outlines: Iterable[dict[str, str]], *, head: str = "") -> str:
-    body = "\n    ".join(opml_outline(a) for a in outlines)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n'
-        f"  <head><title>Hostile planet</title>{head}</head>\n"
-        f"  <body>\n    {body}\n  </body>\n</opml>\n"
-    )
-
-
-def feed_outline(name: str, url: str, **extra: str) -> dict[str, str]:
-    return {"type": "rss", "text": name, "title": name, "xmlUrl": url, **extra}
+HEALTHY_DATE = 1_795_168_800  # 2026-11-20 10:00 UTC, the date of every hostile item
 
 
 def healthy_rss(name: str, n: int = 3) -> bytes:
-    return Feed(
-        title=name,
-        items=[
-            Item(
-                guid=f"{DEAD}/{name}/{i}",
-                title=f"{name} post {i}",
-                link=f"{DEAD}/{name}/{i}",
-                content=f"<p>{name} body {i}</p>",
-            )
-            for i in range(n)
-        ],
-    ).rss()
+    """A well-behaved feed of ``n`` posts (planetkit's builder), its links on the closed port."""
+    posts = [(str(i), f"{name} post {i}", HEALTHY_DATE) for i in range(n)]
+    return rss_feed(name, f"{DEAD}/{name}/", posts)
 
 
 # --- inspecting outputs --------------------------------------------------------------------
@@ -725,187 +696,59 @@ def theme_allowances(public: Path) -> Allowances:
     return Allowances(scripts=frozenset(scripts), data_images=data_images)
 
 
-# --- a misbehaving HTTP server -------------------------------------------------------------
+# --- misbehaving routes for the farm (tests/httpfarm.py) --------------------------------------
 
-Handler = Callable[[socket.socket, "Request"], None]
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
+ENDLESS = 1 << 30  # an "endless" body ends after 1 GiB: far past any max_bytes, and bounded
 
 
-class RawServer:
-    """An HTTP/1.1 server on a loopback address, written on raw sockets so a route can
-    misbehave in any way: trickle, hang, never end, lie. Every request is recorded."""
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.sock = socket.create_server((host, port))
-        self.sock.settimeout(0.02)
-        self.host = host
-        self.port = self.sock.getsockname()[1]
-        self.base = f"http://{host}:{self.port}"
-        self.routes: dict[str, Handler] = {}
-        self.requests: list[Request] = []
-        self.connections = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def hits(self, path: str | None = None) -> int:
-        return sum(1 for r in self.requests if path is None or r.path == path)
-
-    def route(self, path: str, handler: Handler) -> str:
-        self.routes[path] = handler
-        return self.url(path)
-
-    def serve(self, path: str, body: bytes, content_type: str = "application/xml", **kw) -> str:
-        return self.route(path, static(body, content_type, **kw))
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(2)
-        self.sock.close()
-
-    def __enter__(self) -> RawServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        conn.settimeout(5)
-        try:
-            data = b""
-            while b"\r\n\r\n" not in data and len(data) < 65536:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                data += chunk
-            head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
-            method, path = head[0].split(" ")[:2]
-            headers = {}
-            for line in head[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            request = Request(method, path, headers)
-            self.requests.append(request)
-            handler = self.routes.get(path.split("?")[0]) or self.routes.get(path)
-            if handler is None:
-                respond(conn, 404, b"not found", "text/plain")
-            else:
-                handler(conn, request)
-        except OSError:
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                conn.close()
-
-
-def respond(
-    conn: socket.socket,
-    status: int,
-    body: bytes,
-    content_type: str = "application/xml",
-    headers: dict[str, str] | None = None,
-) -> None:
-    lines = [f"HTTP/1.1 {status} X", f"Content-Type: {content_type}"]
-    lines.append(f"Content-Length: {len(body)}")
-    lines.append("Connection: close")
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-
-
-def static(body: bytes, content_type: str = "application/xml", status: int = 200, **kw) -> Handler:
-    return lambda conn, req: respond(conn, status, body, content_type, kw.get("headers"))
-
-
-def redirect(location: str, status: int = 302) -> Handler:
-    return lambda conn, req: respond(conn, status, b"", "text/plain", {"Location": location})
-
-
-def endless(stop: threading.Event, chunk: bytes = b"<item>" * 10000) -> Handler:
+def endless(chunk: bytes = b"<item>" * 10000) -> Route:
     """200 without Content-Length, then bytes for as long as anyone reads."""
 
-    def handler(conn: socket.socket, req: Request) -> None:
-        conn.sendall(
+    async def write(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n"
         )
-        conn.sendall(b'<?xml version="1.0"?><rss version="2.0"><channel>')
-        deadline = time.monotonic() + 60
-        while not stop.is_set() and time.monotonic() < deadline:
-            conn.sendall(chunk)
+        writer.write(b'<?xml version="1.0"?><rss version="2.0"><channel>')
+        for _ in range(ENDLESS // len(chunk)):
+            writer.write(chunk)
+            await writer.drain()
 
-    return handler
+    return Route(raw=write)
 
 
-def endless_chunked(stop: threading.Event) -> Handler:
-    def handler(conn: socket.socket, req: Request) -> None:
-        conn.sendall(
+def endless_chunked() -> Route:
+    """200 with chunked framing, and chunks for as long as anyone reads."""
+    piece = b"<item><title>x</title></item>" * 2000
+    frame = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+
+    async def write(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
-        piece = b"<item><title>x</title></item>" * 2000
-        frame = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
-        deadline = time.monotonic() + 60
-        while not stop.is_set() and time.monotonic() < deadline:
-            conn.sendall(frame)
+        for _ in range(ENDLESS // len(frame)):
+            writer.write(frame)
+            await writer.drain()
 
-    return handler
+    return Route(raw=write)
 
 
-def trickle(stop: threading.Event, body: bytes, interval: float = 0.1) -> Handler:
-    """Headers at once, then the body a byte at a time."""
-
-    def handler(conn: socket.socket, req: Request) -> None:
-        conn.sendall(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
-            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-        )
-        for i in range(len(body)):
-            if stop.wait(interval):
-                return
-            conn.sendall(body[i : i + 1])
-
-    return handler
-
-
-def trickle_headers(stop: threading.Event, interval: float = 0.1) -> Handler:
+def trickle_headers(interval: float = 0.1) -> Route:
     """The status line and headers, a byte at a time, for ever."""
 
-    def handler(conn: socket.socket, req: Request) -> None:
+    async def write(request: Request, writer: asyncio.StreamWriter) -> None:
         head = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 100000
         for i in range(len(head)):
-            if stop.wait(interval):
-                return
-            conn.sendall(head[i : i + 1])
+            writer.write(head[i : i + 1])
+            await writer.drain()
+            await asyncio.sleep(interval)
 
-    return handler
-
-
-def hang(stop: threading.Event) -> Handler:
-    """Accept the request and never answer."""
-    return lambda conn, req: stop.wait(60) and None
+    return Route(raw=write)
 
 
-def compressed(body: bytes, encoding: str) -> Handler:
-    return lambda conn, req: respond(
-        conn, 200, body, "application/xml", {"Content-Encoding": encoding}
-    )
+def compressed(body: bytes, encoding: str) -> Route:
+    """``body`` sent as it is, labelled with Content-Encoding ``encoding``."""
+    return Route(body, content_type="application/xml", headers={"Content-Encoding": encoding})
 
 
 def bomb(size: int, encoding: str) -> bytes:
@@ -925,33 +768,23 @@ def double_gzip_bomb(size: int) -> bytes:
     return gzip.compress(bomb(size, "gzip"), 9)
 
 
-def huge_headers(count: int, length: int) -> Handler:
-    head = [f"X-H{i}: " + "a" * length for i in range(count)]
-    blob = "\r\n".join(head)
-
-    def handler(conn: socket.socket, req: Request) -> None:
-        body = healthy_rss("headers")
-        conn.sendall(
-            (
-                "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n{blob}\r\n\r\n"
-            ).encode()
-            + body
-        )
-
-    return handler
+def huge_headers(count: int, length: int) -> Route:
+    """A healthy feed behind ``count`` headers of ``length`` bytes each."""
+    headers = {f"X-H{i}": "a" * length for i in range(count)}
+    return Route(healthy_rss("headers"), content_type="application/xml", headers=headers)
 
 
-def redirect_chain(server: RawServer, prefix: str, status: int = 302) -> Handler:
+def redirect_chain(farm: Farm, prefix: str, status: int = 302) -> Route:
     """/prefix/N redirects to /prefix/N+1, for ever."""
 
-    def handler(conn: socket.socket, req: Request) -> None:
-        n = int(req.path.rsplit("/", 1)[1] or 0)
-        nxt = f"{prefix}/{n + 1}"
-        server.routes[nxt] = handler
-        respond(conn, status, b"", "text/plain", {"Location": server.url(nxt)})
+    def hop(request: Request) -> Route:
+        host = farm.addresses.index(request.address)
+        following = f"{prefix}/{int(request.path.rsplit('/', 1)[1] or 0) + 1}"
+        farm.add(following, chain, host=host)
+        return Route(status=status, location=farm.url(following, host), content_type="text/plain")
 
-    return handler
+    chain = Route(handler=hop)
+    return chain
 
 
 # --- running the planet ----------------------------------------------------------------------
@@ -963,7 +796,6 @@ class Run:
     stdout: str
     stderr: str
     folder: Path
-    seconds: float
     max_rss_kb: int = 0  # the planet process and its parse workers, whichever was largest
 
     @property
@@ -1050,10 +882,10 @@ finally:
 def run_planet(
     folder: Path, command: str = "refresh", *, private: bool = True, limit: float = 60
 ) -> Run:
-    """Run the real ``campplanet`` command in a child process, measuring time and peak RSS."""
+    """Run the real ``campplanet`` command in a child process, measuring its peak RSS; it
+    fails (subprocess.TimeoutExpired) if the run is not over after ``limit`` seconds."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         usage_file = f.name
-    started = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"}
     proc = subprocess.run(
         [
@@ -1070,14 +902,13 @@ def run_planet(
         cwd=folder,
         stdin=subprocess.DEVNULL,
     )
-    seconds = time.monotonic() - started
     try:
         usage = json.loads(Path(usage_file).read_text() or "[0, 0]")
     except (OSError, ValueError):
         usage = [0, 0]
     finally:
         os.unlink(usage_file)
-    return Run(proc.returncode, proc.stdout, proc.stderr, folder, seconds, max(usage))
+    return Run(proc.returncode, proc.stdout, proc.stderr, folder, max(usage))
 
 
 def run_planet_inprocess(folder: Path, command: str = "refresh", *, private: bool = True) -> Run:
@@ -1086,17 +917,10 @@ def run_planet_inprocess(folder: Path, command: str = "refresh", *, private: boo
 
     from campplanet.cli import main
 
-    started = time.monotonic()
     result = CliRunner().invoke(main, planet_args(folder, command, private=private))
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
-    return Run(
-        result.exit_code,
-        result.stdout,
-        result.stderr,
-        folder,
-        time.monotonic() - started,
-    )
+    return Run(result.exit_code, result.stdout, result.stderr, folder)
 
 
 # --- a real browser ----------------------------------------------------------------------------

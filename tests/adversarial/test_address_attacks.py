@@ -13,11 +13,7 @@ import asyncio
 
 import pytest
 from hostile import (
-    RawServer,
-    feed_outline,
     healthy_rss,
-    opml,
-    redirect,
     run_planet_inprocess,
     write_planet,
 )
@@ -26,6 +22,8 @@ from campplanet import netguard
 from campplanet.config import FetchSettings
 from campplanet.fetch import fetch_feeds
 from campplanet.types import FetchRequest, Outcome
+from httpfarm import Farm, Route
+from planetkit import opml_document, outline
 
 PRIVATE_HOSTS = {
     "loopback": "127.0.0.1",
@@ -103,22 +101,30 @@ def fetch(urls: list[str], *, private: bool = False, timeout: float = 5.0) -> di
     return asyncio.run(go())
 
 
+PRIVATE = "127.0.0.2"
+
+
 @pytest.fixture(scope="module")
 def target():
     """The private service an attacker wants to reach, on 127.0.0.2. Refusal tests share it
-    and each checks that it never saw a connection."""
-    with RawServer("127.0.0.2") as server:
-        server.serve("/", b"secret", "text/plain")
-        server.serve("/latest/meta-data/", b"secret", "text/plain")
-        yield server
+    and each checks that it never saw a connection (:func:`untouched`)."""
+    with Farm(addresses=[PRIVATE]) as farm:
+        farm.serve("/", b"secret", content_type="text/plain")
+        farm.serve("/latest/meta-data/", b"secret", content_type="text/plain")
+        yield farm
 
 
 @pytest.fixture
 def reachable():
     """A private service the allow-private tests may reach."""
-    with RawServer("127.0.0.2") as server:
-        server.serve("/", b"secret", "text/plain")
-        yield server
+    with Farm(addresses=[PRIVATE]) as farm:
+        farm.serve("/", b"secret", content_type="text/plain")
+        yield farm
+
+
+def untouched(farm: Farm) -> bool:
+    """Whether no connection at all reached the farm."""
+    return sum(farm.connections.values()) == 0
 
 
 def pretend_public(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,8 +150,8 @@ TRAILING_DOT = ["localhost.", "LOCALHOST.", "sub.localhost."]
 @pytest.fixture(scope="module")
 def refusals(target):
     """Every refused URL of this section, fetched in one batch with private networks off."""
-    urls = [f"http://{host}:{target.port}/" for host in PRIVATE_HOSTS.values()]
-    urls += [f"http://{name}:{target.port}/" for name in DNS_NAMES + TRAILING_DOT]
+    urls = [f"http://{host}:{target.ports[PRIVATE]}/" for host in PRIVATE_HOSTS.values()]
+    urls += [f"http://{name}:{target.ports[PRIVATE]}/" for name in DNS_NAMES + TRAILING_DOT]
     urls += list(SCHEMES.values())
     results = fetch(urls)
     results.update(
@@ -156,21 +162,21 @@ def refusals(target):
 
 @pytest.mark.parametrize("name", list(PRIVATE_HOSTS))
 def test_private_url_refused_before_connecting(name, target, refusals):
-    url = f"http://{PRIVATE_HOSTS[name]}:{target.port}/"
+    url = f"http://{PRIVATE_HOSTS[name]}:{target.ports[PRIVATE]}/"
     reason = netguard.check_url(url)
     assert reason is not None and reason.startswith("refused:"), reason  # before any network
     result = refusals[url]
     assert result.outcome is Outcome.FAILED
     assert result.error.startswith("refused:"), result.error
     assert "allow_private_networks" in result.error
-    assert target.connections == 0
+    assert untouched(target)
 
 
 @pytest.mark.parametrize(
     "host", ["127.0.0.2", "2130706434", "0x7f.0.0.2", "127.2", "[::ffff:127.0.0.2]"]
 )
 def test_private_url_allowed_by_the_flag(host, reachable):
-    url = f"http://{host}:{reachable.port}/"
+    url = f"http://{host}:{reachable.ports[PRIVATE]}/"
     result = fetch([url], private=True)[url]
     assert result.outcome is Outcome.OK, result.error
     assert result.body == b"secret"
@@ -179,12 +185,12 @@ def test_private_url_allowed_by_the_flag(host, reachable):
 
 @pytest.mark.parametrize("name", TRAILING_DOT)
 def test_localhost_with_trailing_dot_refused_at_connect(name, target, refusals):
-    url = f"http://{name}:{target.port}/"
+    url = f"http://{name}:{target.ports[PRIVATE]}/"
     assert netguard.check_url(url) is None  # not caught by name: the connect check must
     result = refusals[url]
     assert result.outcome is Outcome.FAILED
     assert result.error.startswith("refused:") and "loopback" in result.error, result.error
-    assert target.connections == 0
+    assert untouched(target)
 
 
 @pytest.mark.parametrize("name", list(SCHEMES))
@@ -203,26 +209,24 @@ def test_other_schemes_refused(name, refusals):
 
 @pytest.mark.parametrize("name", DNS_NAMES)
 def test_name_resolving_to_private_address_refused(name, target, refusals):
-    url = f"http://{name}:{target.port}/"
+    url = f"http://{name}:{target.ports[PRIVATE]}/"
     assert netguard.check_url(url) is None  # a name says nothing until it is resolved
     result = refusals[url]
     assert result.outcome is Outcome.FAILED
     assert result.error.startswith("refused:"), result.error
-    assert target.connections == 0
+    assert untouched(target)
 
 
-def test_name_with_public_and_private_addresses_connects_only_to_public(
-    public_loopback, raw_server
-):
+def test_name_with_public_and_private_addresses_connects_only_to_public(public_loopback):
     # mixed.test -> 127.0.0.2 (private) then 127.0.0.1 (pretend public), same port on both.
-    raw_server.serve("/feed", b"public", "text/plain")
-    with RawServer("127.0.0.2", port=raw_server.port) as private:
-        private.serve("/feed", b"secret", "text/plain")
-        url = f"http://mixed.test:{raw_server.port}/feed"
+    with Farm(addresses=["127.0.0.1", PRIVATE], same_port=True) as farm:
+        farm.serve("/feed", b"public", content_type="text/plain", host=0)
+        farm.serve("/feed", b"secret", content_type="text/plain", host=1)
+        url = f"http://mixed.test:{farm.ports['127.0.0.1']}/feed"
         result = fetch([url])[url]
         assert result.outcome is Outcome.OK, result.error
         assert result.body == b"public"
-        assert private.connections == 0
+        assert farm.connections[PRIVATE] == 0
 
 
 # --- redirects from a (pretend) public server to private places -----------------------------------
@@ -256,15 +260,16 @@ def redirect_results(target):
     monkeypatch = pytest.MonkeyPatch()
     pretend_public(monkeypatch)
     try:
-        with RawServer() as public:
+        with Farm(addresses=["127.0.0.1"]) as public:
             urls = {}
             for name, location in REDIRECT_TARGETS.items():
                 for status in STATUSES:
-                    urls[name, status] = public.route(
-                        f"/r/{name}/{status}", redirect(location.format(port=target.port), status)
+                    urls[name, status] = public.add(
+                        f"/r/{name}/{status}",
+                        Route(status=status, location=location.format(port=target.ports[PRIVATE])),
                     )
             results = fetch(list(urls.values()))
-            hits = {key: public.hits(f"/r/{key[0]}/{key[1]}") for key in urls}
+            hits = {key: public.hits(url) for key, url in urls.items()}
     finally:
         monkeypatch.undo()
     return {key: (results[url], hits[key]) for key, url in urls.items()}
@@ -282,28 +287,28 @@ def test_redirect_to_private_place_refused(name, status, target, redirect_result
     assert "unexpected error" not in result.error
     assert "secret" not in result.error
     assert result.body is None
-    assert target.connections == 0
+    assert untouched(target)
 
 
-def test_redirect_to_private_place_followed_when_allowed(raw_server, reachable):
-    url = raw_server.route("/feed", redirect(f"http://intranet.test:{reachable.port}/"))
+def test_redirect_to_private_place_followed_when_allowed(server, reachable):
+    url = server.add(
+        "/feed", Route(status=302, location=f"http://intranet.test:{reachable.ports[PRIVATE]}/")
+    )
     result = fetch([url], private=True)[url]
     assert result.outcome is Outcome.OK, result.error
     assert result.body == b"secret"
 
 
-def test_redirect_chain_through_public_hops_into_private_refused(
-    raw_server, target, public_loopback
-):
-    raw_server.route("/a", redirect(raw_server.url("/b"), 301))
-    raw_server.route("/b", redirect(raw_server.url("/c"), 308))
-    raw_server.route("/c", redirect(f"http://0x7f000002:{target.port}/", 302))
-    url = raw_server.url("/a")
+def test_redirect_chain_through_public_hops_into_private_refused(server, target, public_loopback):
+    server.add("/a", Route(status=301, location=server.url("/b")))
+    server.add("/b", Route(status=308, location=server.url("/c")))
+    server.add("/c", Route(status=302, location=f"http://0x7f000002:{target.ports[PRIVATE]}/"))
+    url = server.url("/a")
     result = fetch([url])[url]
     assert result.outcome is Outcome.FAILED
     assert "refused" in result.error
-    assert raw_server.hits() == 3
-    assert target.connections == 0
+    assert server.hits() == 3
+    assert untouched(target)
 
 
 # --- the real CLI ------------------------------------------------------------------------------
@@ -313,8 +318,8 @@ def test_redirect_chain_through_public_hops_into_private_refused(
     "name", ["loopback", "metadata", "v6-ula", "decimal", "hex-short", "localhost"]
 )
 def test_cli_refuses_private_subscription_by_default(name, tmp_path, target):
-    url = f"http://{PRIVATE_HOSTS[name]}:{target.port}/"
-    write_planet(tmp_path, opml([feed_outline("Intranet", url)]))
+    url = f"http://{PRIVATE_HOSTS[name]}:{target.ports[PRIVATE]}/"
+    write_planet(tmp_path, opml_document([outline("Intranet", url)]))
     run = run_planet_inprocess(tmp_path, private=False)
     # The outline is left out of the run with its line named; with no other feed, the run
     # has nothing that worked and exits 1.
@@ -322,27 +327,29 @@ def test_cli_refuses_private_subscription_by_default(name, tmp_path, target):
     assert "feeds.opml:" in run.output and "refused" in run.output
     assert "left out until it is fixed" in run.output
     assert "allow_private_networks" in run.output
-    assert target.connections == 0
+    assert untouched(target)
 
 
-def test_cli_private_feeds_refused_others_fetched(tmp_path, raw_server, target, public_loopback):
-    good = raw_server.serve("/good", healthy_rss("good"))
-    hop = raw_server.route("/hop", redirect(f"http://127.0.0.2:{target.port}/", 301))
+def test_cli_private_feeds_refused_others_fetched(tmp_path, server, target, public_loopback):
+    good = server.serve("/good", healthy_rss("good"))
+    hop = server.add(
+        "/hop", Route(status=301, location=f"http://127.0.0.2:{target.ports[PRIVATE]}/")
+    )
     feeds = [
-        feed_outline("Good blog", good),
-        feed_outline("Redirects inside", hop),
-        feed_outline("Intranet name", f"http://intranet.test:{target.port}/"),
-        feed_outline("Metadata name", "http://metadata.test/latest/meta-data/"),
-        feed_outline("Localhost dot", f"http://localhost.:{target.port}/"),
+        outline("Good blog", good),
+        outline("Redirects inside", hop),
+        outline("Intranet name", f"http://intranet.test:{target.ports[PRIVATE]}/"),
+        outline("Metadata name", "http://metadata.test/latest/meta-data/"),
+        outline("Localhost dot", f"http://localhost.:{target.ports[PRIVATE]}/"),
     ]
-    write_planet(tmp_path, opml(feeds))
+    write_planet(tmp_path, opml_document(feeds))
     run = run_planet_inprocess(tmp_path, private=False)
     assert run.code == 0, run.output
     assert "feeds: 1 ok, 0 not modified, 4 failed" in run.output
     rows = run.feed_rows()
-    for outline in feeds[1:]:
-        error = rows[outline["xmlUrl"]]["last_error"] or ""
-        assert "refused" in error, (outline["text"], error)
+    for feed in feeds[1:]:
+        error = rows[feed["xmlUrl"]]["last_error"] or ""
+        assert "refused" in error, (feed["text"], error)
     assert rows[good]["last_error"] is None
     assert len(run.entry_rows(good)) == 3
-    assert target.connections == 0
+    assert untouched(target)

@@ -11,15 +11,13 @@ import pytest
 from hostile import (
     Feed,
     Item,
-    RawServer,
-    feed_outline,
     healthy_rss,
-    opml,
     run_planet_inprocess,
     write_planet,
 )
 
 from campplanet.parse import ParseError, parse_feed
+from planetkit import opml_document, outline
 
 rng = random.Random(8)
 GOOD_RSS = healthy_rss("garbage", 2)
@@ -211,30 +209,29 @@ def test_entries_with_nothing_in_them(kind):
     assert len(keys) >= 1
 
 
-def test_garbage_through_the_cli(tmp_path):
+def test_garbage_through_the_cli(tmp_path, server):
     """Every garbage body as a feed of one planet next to a healthy feed: the run completes,
     each garbage feed is either used or reported with a reason, the healthy one is stored."""
-    with RawServer() as server:
-        outlines = [feed_outline("Healthy", server.serve("/healthy", healthy_rss("healthy")))]
-        for name, (body, ctype, _) in GARBAGE.items():
-            url = server.serve(f"/g/{name}", body, ctype or "application/octet-stream")
-            outlines.append(feed_outline(f"Garbage {name}", url))
-        for kind in ("rss", "atom", "json"):
-            url = server.serve(f"/empty/{kind}", empty_entries(kind), "application/xml")
-            outlines.append(feed_outline(f"Empty entries {kind}", url))
-        write_planet(tmp_path, opml(outlines))
-        run = run_planet_inprocess(tmp_path)
+    outlines = [outline("Healthy", server.serve("/healthy", healthy_rss("healthy")))]
+    for name, (body, ctype, _) in GARBAGE.items():
+        url = server.serve(f"/g/{name}", body, content_type=ctype or "application/octet-stream")
+        outlines.append(outline(f"Garbage {name}", url))
+    for kind in ("rss", "atom", "json"):
+        url = server.serve(f"/empty/{kind}", empty_entries(kind), content_type="application/xml")
+        outlines.append(outline(f"Empty entries {kind}", url))
+    write_planet(tmp_path, opml_document(outlines))
+    run = run_planet_inprocess(tmp_path)
     assert run.code == 0, run.output
     assert "Traceback" not in run.output
     rows = run.feed_rows()
     assert len(run.entry_rows(outlines[0]["xmlUrl"])) == 3
-    for outline in outlines[1:]:
-        row = rows[outline["xmlUrl"]]
-        name = outline["text"].removeprefix("Garbage ")
+    for feed in outlines[1:]:
+        row = rows[feed["xmlUrl"]]
+        name = feed["text"].removeprefix("Garbage ")
         if name in GARBAGE and GARBAGE[name][2] == "error":
             assert row["last_error"], f"{name}: not reported"
             assert row["failures"] == 1
-            assert outline["xmlUrl"] in run.output  # listed on stderr
+            assert feed["xmlUrl"] in run.output  # listed on stderr
         if row["last_error"]:
             assert "unexpected" not in row["last_error"].lower(), (name, row["last_error"])
     assert (run.public / "index.html").is_file()

@@ -19,12 +19,9 @@ from hostile import (
     XSS_VECTORS,
     Feed,
     Item,
-    RawServer,
     chromium_doms,
-    feed_outline,
     html_problems,
     marker,
-    opml,
     page_texts,
     run_planet_inprocess,
     site_problems,
@@ -35,6 +32,8 @@ from hostile import (
 
 from campplanet.parse import parse_feed
 from campplanet.sanitize import sanitize_html
+from httpfarm import Farm
+from planetkit import opml_document, outline
 
 VECTORS = list(XSS_VECTORS)
 URLS = list(URL_VECTORS)
@@ -185,7 +184,7 @@ def test_parsed_feed_link_and_image_are_safe(kind, name):
 # --- the real planet: hostile feeds and a hostile OPML through the real CLI ----------------
 
 
-def _hostile_planet(server: RawServer, folder: Path) -> dict[str, object]:
+def _hostile_planet(server: Farm, folder: Path) -> dict[str, object]:
     """117 feeds (RSS, Atom and JSON Feed in turn), each with a vector in its OPML text,
     title, htmlUrl and avatar, in its own title, link, image and author, and 3 entries
     each with vectors in content, summary, title, author, categories, link, enclosure and
@@ -224,9 +223,9 @@ def _hostile_planet(server: RawServer, folder: Path) -> dict[str, object]:
             author=XSS_VECTORS[VECTORS[(j + 9) % n]],
             items=items,
         )
-        url = server.serve(f"/feed/{j}", feed.render(kind), CONTENT_TYPES[kind])
+        url = server.serve(f"/feed/{j}", feed.render(kind), content_type=CONTENT_TYPES[kind])
         outlines.append(
-            feed_outline(
+            outline(
                 f"{XSS_VECTORS[name]} O{marker(j)}",
                 url,
                 title=XSS_VECTORS[VECTORS[(j + 1) % n]],
@@ -236,7 +235,9 @@ def _hostile_planet(server: RawServer, folder: Path) -> dict[str, object]:
         )
     write_planet(
         folder,
-        opml(outlines, head="<ownerName>&lt;script&gt;alert(1)&lt;/script&gt;</ownerName>"),
+        opml_document(
+            outlines, head="<ownerName>&lt;script&gt;alert(1)&lt;/script&gt;</ownerName>"
+        ),
         items=400,
     )
     return {"markers": expected_markers, "feeds": n}
@@ -246,11 +247,11 @@ def _hostile_planet(server: RawServer, folder: Path) -> dict[str, object]:
 def benign_site(tmp_path_factory):
     """A harmless planet rendered by the same theme: what the theme itself may contain."""
     folder = tmp_path_factory.mktemp("benign")
-    with RawServer() as server:
+    with Farm(addresses=["127.0.0.1"]) as server:
         from hostile import healthy_rss
 
         url = server.serve("/ok", healthy_rss("benign"))
-        write_planet(folder, opml([feed_outline("Benign blog", url)]))
+        write_planet(folder, opml_document([outline("Benign blog", url)]))
         run = run_planet_inprocess(folder)
     assert run.code == 0, run.output
     return theme_allowances(run.public)
@@ -259,7 +260,7 @@ def benign_site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile")
-    with RawServer() as server:
+    with Farm(addresses=["127.0.0.1"]) as server:
         info = _hostile_planet(server, folder)
         run = run_planet_inprocess(folder)
     return run, info
