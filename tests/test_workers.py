@@ -12,13 +12,9 @@ import pytest
 
 from campplanet.types import ParsedFeed, ParseFailure
 from campplanet.workers import POOL_THRESHOLD, Parser, PoolParser, parser_for
-from planetkit import CORPUS
+from planetkit import corpus_files
 
-FEEDS = sorted(
-    path
-    for path in CORPUS.rglob("*")
-    if path.is_file() and path.suffix != ".expect" and path.parent.name != "broken"
-)[:12]
+FEEDS = [path for path in corpus_files() if path.parent.name != "broken"][:12]
 
 
 def spools() -> set[Path]:
