@@ -1,7 +1,7 @@
 """Render benchmark: time and peak memory of ``campplanet render`` as the store grows.
 
     python benchmarks/bench_render.py [--entries 20000,50000,100000] [--entries-per-feed 20]
-        [--runs 3] [--new-posts 50] [--profile]
+        [--runs 3] [--new-posts 50] [--camps 0] [--profile]
 
 For each size in ``--entries`` it builds a planet's folder (an OPML, a ``campplanet.toml``
 and a database) holding that many stored entries from ``entries / --entries-per-feed``
@@ -33,6 +33,11 @@ transaction each. Content is realistic (paragraphs, links, images, headings; a t
 enough to be folded), sanitized and tidied as a fetch stores it, but cheaply: a pool of
 documents is sanitized and tidied once, and each entry takes one with its own number put
 into its links and image URLs, so no two entries have the same content.
+
+``--camps N`` also renders every size with N camps in the settings (into a folder of its
+own, each render right after the same render without camps, so both see the same
+database), and prints what the camps add. The camps' windows are spread over the stored
+posts' year, each matching a tenth of the posts in it (``Post 123:`` by its last digit).
 
 ``--profile`` adds pyinstrument profiles of the three renders at the largest size.
 """
@@ -237,6 +242,21 @@ def build_planet(folder: Path, n_entries: int, n_feeds: int) -> Path:
     return config
 
 
+def with_camps(config: Path, n: int, n_entries: int) -> Path:
+    """A copy of ``config`` with ``n`` camps (see the module docstring)."""
+    span = PUBLISH_EVERY * n_entries
+    tables = []
+    for i in range(n):
+        start = (START - span * (i + 0.5) / n).date()
+        tables.append(
+            f'[[camp]]\nname = "Camp {i}"\nslug = "camp-{i}"\nstart = {start}\n'
+            f"end = {start + timedelta(days=1)}\nmatch = 'post \\d*{i % 10}:'\n"
+        )
+    camps = config.with_name("camps.toml")
+    camps.write_text(config.read_text() + "\n" + "\n".join(tables))
+    return camps
+
+
 def add_posts(config: Path, n_feeds: int, *, count: int, run: int) -> None:
     """``count`` blogs each publish one new post, newer than every stored one."""
     from campplanet.identity import merge_entry
@@ -327,6 +347,7 @@ def main() -> None:
     parser.add_argument("--entries-per-feed", type=int, default=20, help="feeds = entries / this")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--new-posts", type=int, default=50, help="blogs that publish a post")
+    parser.add_argument("--camps", type=int, default=0, help="also render with this many camps")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -340,7 +361,7 @@ def main() -> None:
         f"campplanet's imports alone: {base.wall:.2f}s wall, {base_mb:.0f} MB peak RSS",
         flush=True,
     )
-    table: list[tuple[int, int, float, str, list[Measured], list[dict]]] = []
+    table: list[tuple[int, int, float, str, str, list[Measured], list[dict]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             n_feeds = max(1, size // args.entries_per_feed)
@@ -356,27 +377,33 @@ def main() -> None:
                 f"{time.perf_counter() - started:.1f}s",
                 flush=True,
             )
-            measured: dict[str, tuple[list[Measured], list[dict]]] = {k: ([], []) for k in KINDS}
+            variants = {"": config}
+            if args.camps:
+                variants[f" +{args.camps} camps"] = with_camps(config, args.camps, size)
+            measured = {(k, v): ([], []) for k in KINDS for v in variants}
             for run in range(args.runs):
-                output = folder / f"public-{run}"
                 for kind in KINDS:
                     if kind == "after new posts":
                         add_posts(config, n_feeds, count=args.new_posts, run=run)
-                    done, report = render(config, output)
-                    measured[kind][0].append(done)
-                    measured[kind][1].append(report)
-                    if kind == "nothing changed" and report["written"]:
-                        print(f"  warning: {report['written']} files written with no change")
-                    print(
-                        f"  run {run + 1} {kind:15} wall {done.wall:6.2f}s cpu {done.cpu:6.2f}s"
-                        f" peak rss {report['peak_mb']:4.0f} MB (tree {done.tree_rss_mb:.0f} MB,"
-                        f" {done.tree_peak_processes} process); {report['written']} written, "
-                        f"{report['unchanged']} unchanged ({report['reused']} kept without "
-                        f"rendering); render_site {report['seconds']:.2f}s",
-                        flush=True,
-                    )
+                    for variant, settings in variants.items():
+                        output = folder / f"public-{run}{variant.replace(' ', '-')}"
+                        done, report = render(settings, output)
+                        measured[kind, variant][0].append(done)
+                        measured[kind, variant][1].append(report)
+                        if kind == "nothing changed" and report["written"]:
+                            print(f"  warning: {report['written']} files written with no change")
+                        print(
+                            f"  run {run + 1} {kind + variant:26} wall {done.wall:6.2f}s cpu "
+                            f"{done.cpu:6.2f}s peak rss {report['peak_mb']:4.0f} MB (tree "
+                            f"{done.tree_rss_mb:.0f} MB, {done.tree_peak_processes} process); "
+                            f"{report['written']} written, {report['unchanged']} unchanged "
+                            f"({report['reused']} kept without rendering); render_site "
+                            f"{report['seconds']:.2f}s",
+                            flush=True,
+                        )
             for kind in KINDS:
-                table.append((size, n_feeds, db_mb, kind, *measured[kind]))
+                for variant in variants:
+                    table.append((size, n_feeds, db_mb, kind, variant, *measured[kind, variant]))
             if args.profile and size == max(sizes):
                 output = folder / "public-profile"
                 for kind in KINDS:
@@ -391,18 +418,22 @@ def main() -> None:
         f"{os.cpu_count()} cores"
     )
     print(
-        f"{'entries':>8} {'feeds':>6} {'db':>7}  {'render':16} {'wall':>7} {'cpu':>7} "
+        f"{'entries':>8} {'feeds':>6} {'db':>7}  {'render':26} {'wall':>7} {'cpu':>7} "
         f"{'peak rss':>9} {'written':>8} {'kept':>6}"
     )
-    for size, n_feeds, db_mb, kind, done, reports in table:
+    plain: dict[tuple[int, str], float] = {}
+    for size, n_feeds, db_mb, kind, variant, done, reports in table:
         label = kind if kind != "after new posts" else f"after {args.new_posts} posts"
+        wall = statistics.median(d.wall for d in done)
+        if not variant:
+            plain[size, kind] = wall
+        added = f"  camps add {wall / plain[size, kind] - 1:+.0%}" if variant else ""
         print(
-            f"{size:8} {n_feeds:6} {db_mb:4.0f} MB  {label:16} "
-            f"{statistics.median(d.wall for d in done):6.2f}s "
+            f"{size:8} {n_feeds:6} {db_mb:4.0f} MB  {label + variant:26} {wall:6.2f}s "
             f"{statistics.median(d.cpu for d in done):6.2f}s "
             f"{statistics.median(r['peak_mb'] for r in reports):6.0f} MB "
             f"{statistics.median(r['written'] for r in reports):8.0f} "
-            f"{statistics.median(r['reused'] for r in reports):6.0f}"
+            f"{statistics.median(r['reused'] for r in reports):6.0f}{added}"
         )
     print("written: files written; kept: archive pages kept without rendering them")
 
