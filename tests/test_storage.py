@@ -251,3 +251,57 @@ def test_derived_columns_follow_the_rules_of_this_version(tmp_path):
     assert stored.content_hash == content_digest(stored.content, stored.summary)
     assert stored.canonical_link == "https://a.example/a"
     assert "<h4>Title</h4>" in stored.content and 'alt=""' in stored.content
+
+
+def _plans(conn: sqlite3.Connection, statements: list[str]) -> dict[str, list[str]]:
+    """The query plan of every statement without parameters that reads a table."""
+    return {
+        sql: [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+        for sql in statements
+        if "?" not in sql and sql.lstrip().upper().startswith(("SELECT", "INSERT"))
+    }
+
+
+def test_ordering_counting_and_naming_what_is_shown_read_no_entry_row(tmp_path):
+    """An entry's row holds its text: at 100,000 stored posts, a render that visits every
+    row reads the whole database. Placing every shown entry in the order, counting them per
+    blog and naming what each page shows read the indexes only."""
+    from campplanet import views
+    from campplanet.config import Settings
+    from campplanet.types import Subscription
+
+    feeds = ["https://a.example/feed", "https://b.example/feed"]
+    with Storage(tmp_path / "p.db") as s:
+        s.record_subscriptions(feeds, NOW - timedelta(days=1))
+        with s.transaction():
+            for feed in feeds:
+                s.save_feed(FeedState(url=feed, added=NOW, at_founding=True))
+                s.save_entries([entry(f"{feed[8]}{n}", feed, hours=n) for n in range(5)])
+        statements: list[str] = []
+        s.db.conn.set_trace_callback(statements.append)
+        subs = [Subscription(url=feed, title=feed[8]) for feed in feeds]
+        selection = views.select(Settings(), subs, s.feed_states(), s)
+        versions = list(selection.shown.versions())
+        s.db.conn.set_trace_callback(None)
+        assert len(versions) == 10
+        plans = _plans(s.db.conn, statements)
+    scans = [line for plan in plans.values() for line in plan if line.startswith("SCAN e")]
+    assert len(scans) >= 2, plans  # placing and counting each go over every entry
+    assert all("COVERING INDEX" in line for line in scans), scans
+    # What goes over every shown entry (naming each page's version) reads no entry at all.
+    over_shown = [plan for plan in plans.values() if "SCAN shown" in plan]
+    assert over_shown, plans
+    for plan in over_shown:
+        assert not any(line.startswith(("SEARCH e", "SCAN e")) for line in plan), plan
+
+
+def test_an_upgraded_database_places_entries_by_an_index_holding_their_revision(tmp_path):
+    path = tmp_path / "p.db"
+    db = sqlite_utils.Database(path)
+    for migration in storage.MIGRATIONS[:6]:
+        migration(db)
+    db.execute("PRAGMA user_version = 6")
+    db.conn.close()
+    with Storage(path) as s:
+        columns = [row[2] for row in s.db.execute("PRAGMA index_info(entries_placing)")]
+    assert columns[-1] == "revision"

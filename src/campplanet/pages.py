@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -345,9 +346,9 @@ def fingerprints(
     fingerprints render equal bytes."""
     total = len(shown)
     newest = archive_count(total, per_page)
-    versions = shown.versions()
-    for _ in range(page_slice(0, total, per_page).stop):  # the front page: always rendered
-        next(versions)
+    versions = iter(shown.versions())
+    front = page_slice(0, total, per_page).stop
+    next(islice(versions, front, front), None)  # skip the front page's: always rendered
     base = hashlib.sha256(signature)
     base.update(repr(info).encode("utf-8", "surrogatepass"))
     blogs = shown.blogs()
@@ -356,11 +357,9 @@ def fingerprints(
         size = len(range(total)[page_slice(number, total, per_page)])
         digest = base.copy()
         digest.update(f"{number}\x1f{number == newest}".encode())
-        tokens, urls = [], set()
-        for _ in range(size):
-            token, url = next(versions)
-            tokens.append(token)
-            urls.add(url)
+        rows = list(islice(versions, size))
+        tokens = [token for token, _ in rows]
+        urls = {url for _, url in rows}
         for url in sorted(urls):
             if url not in blog_reprs:
                 blog_reprs[url] = repr(blogs[url])

@@ -163,11 +163,20 @@ def _v6(db: sqlite_utils.Database) -> None:
         ["guid", "feed_url"], index_name="entries_guid_feed", if_not_exists=True
     )
     db["entries"].create_index(
-        list(_PLACING_COLUMNS), index_name="entries_placing", if_not_exists=True
+        ["feed_url", "first_seen", "date", "backdated", "key", "canonical_link"],
+        index_name="entries_placing",
+        if_not_exists=True,
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: sqlite_utils.Database) -> None:
+    """The placing index also holds each entry's revision, so that naming what every
+    page shows (:meth:`Storage.shown_versions`) reads no entry's row either."""
+    db.execute("DROP INDEX IF EXISTS entries_placing")
+    db["entries"].create_index(list(_PLACING_COLUMNS), index_name="entries_placing")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -263,7 +272,15 @@ _PLACED_BY = {"date": "e.date", "first_seen": "e.first_seen"}  # the columns pla
 _DISPLAY_TIES = "e.first_seen DESC, e.feed_url DESC, e.key DESC"
 # What placing an entry in the order reads, in one index (``entries_placing``), so that
 # ordering every entry reads that index only.
-_PLACING_COLUMNS = ("feed_url", "first_seen", "date", "backdated", "key", "canonical_link")
+_PLACING_COLUMNS = (
+    "feed_url",
+    "first_seen",
+    "date",
+    "backdated",
+    "key",
+    "canonical_link",
+    "revision",
+)
 _CANDIDATE = (
     "e.rowid, e.feed_url, e.key, e.guid, e.canonical_link, e.date, e.first_seen, e.backdated"
 )
@@ -502,15 +519,6 @@ class Storage:
         self.db.execute(f"DELETE FROM {name}")
         self.db.conn.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", [(v,) for v in values])
 
-    def entries_per_feed(self) -> dict[str, int]:
-        """How many entries each subscription has stored."""
-        return dict(
-            self.db.execute(
-                "SELECT feed_url, count(*) FROM entries JOIN subs ON subs.url = feed_url "
-                "GROUP BY feed_url"
-            ).fetchall()
-        )
-
     def in_several_feeds(self) -> tuple[set[str], set[str]]:
         """(canonical links, ids) that entries of more than one feed carry (feeds no longer
         subscribed included: a key they share decides nothing, and the index answers
@@ -547,11 +555,11 @@ class Storage:
     def start_picking(self) -> None:
         self.db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS picked (entry INTEGER PRIMARY KEY, placed, "
-            "names_one_post, first_seen, feed_url, key, date)"
+            "names_one_post, first_seen, feed_url, key, date, revision)"
         )
         self.db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS camp_picked (entry INTEGER, slug TEXT, placed, "
-            "names_one_post, matched INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (slug, entry))"
+            "names_one_post, matched INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (entry, slug))"
         )
         self.db.execute("DELETE FROM picked")
         self.db.execute("DELETE FROM camp_picked")
@@ -597,8 +605,8 @@ class Storage:
     def pick(self, rows: Iterable[tuple[int, str, bool]]) -> None:
         """Keep (rowid, placed, link names one post) of shown entries."""
         self.db.conn.executemany(
-            "INSERT INTO picked SELECT ?, ?, ?, first_seen, feed_url, key, date FROM entries "
-            "WHERE rowid = ?",
+            "INSERT INTO picked SELECT ?, ?, ?, first_seen, feed_url, key, date, revision "
+            "FROM entries WHERE rowid = ?",
             [(rowid, placed, one, rowid) for rowid, placed, one in rows],
         )
 
@@ -611,19 +619,27 @@ class Storage:
         self._new_shown()
         # INDEXED BY: the planner would rather visit every row, which holds the entry's text.
         self.db.execute(
-            "INSERT INTO shown (entry, names_one_post, placed, feed_url, date) "
+            "INSERT INTO shown (entry, names_one_post, placed, feed_url, date, revision) "
             "SELECT e.rowid, s.feed_url IS NULL, "
-            f"CASE WHEN e.backdated THEN {back} ELSE {not_back} END AS place, e.feed_url, e.date "
+            f"CASE WHEN e.backdated THEN {back} ELSE {not_back} END AS place, e.feed_url, e.date, "
+            "e.revision "
             "FROM entries e INDEXED BY entries_placing JOIN subs ON subs.url = e.feed_url "
             "LEFT JOIN shared s ON s.feed_url = e.feed_url AND s.canonical_link = e.canonical_link "
             f"WHERE e.rowid NOT IN turned_away ORDER BY place DESC, {_DISPLAY_TIES}"
         )
         return self._shown_count()
 
-    def shown_per_feed(self) -> dict[str, tuple[int, str]]:
-        """For each subscription with entries shown: how many, and the newest one's date."""
-        rows = self.db.execute("SELECT feed_url, count(*), max(date) FROM shown GROUP BY feed_url")
-        return {url: (n, newest) for url, n, newest in rows}
+    def counts_per_feed(self) -> dict[str, tuple[int, int, str | None]]:
+        """After :meth:`show_all_but`, for each subscription with entries stored: how many,
+        how many of them are shown, and the newest shown one's date. One pass over the
+        placing index, in its order."""
+        rows = self.db.execute(
+            "SELECT e.feed_url, count(*), sum(e.rowid NOT IN turned_away), "
+            "max(CASE WHEN e.rowid NOT IN turned_away THEN e.date END) "
+            "FROM entries e INDEXED BY entries_placing JOIN subs ON subs.url = e.feed_url "
+            "GROUP BY e.feed_url"
+        )
+        return {url: (stored, shown, newest) for url, stored, shown, newest in rows}
 
     def pick_for_camps_in(
         self, windows: dict[str, tuple[str, str]], looked_at: Iterable[int]
@@ -648,8 +664,8 @@ class Storage:
         """Put the picked entries in display order (newest placed first); returns how many."""
         self._new_shown()
         self.db.execute(
-            "INSERT INTO shown (entry, names_one_post, placed, feed_url, date) "
-            "SELECT entry, names_one_post, placed, feed_url, date FROM picked e "
+            "INSERT INTO shown (entry, names_one_post, placed, feed_url, date, revision) "
+            "SELECT entry, names_one_post, placed, feed_url, date, revision FROM picked e "
             f"ORDER BY placed DESC, {_DISPLAY_TIES}"
         )
         return self._shown_count()
@@ -660,7 +676,7 @@ class Storage:
         self.db.execute("DROP TABLE IF EXISTS temp.shown")
         self.db.execute(
             "CREATE TEMP TABLE shown (position INTEGER PRIMARY KEY, entry, names_one_post, placed, "
-            "feed_url, date)"
+            "feed_url, date, revision)"
         )
 
     def _shown_count(self) -> int:
@@ -683,10 +699,12 @@ class Storage:
         the entry's view is made of: its row and that row's revision (unique across the
         database, so it changes with every write), whether its link names one post, and the
         camps it is a write-up of."""
-        yield from self.db.conn.execute(
-            "SELECT entry || '.' || revision || '.' || names_one_post || '.' || "
-            f"ifnull({_CAMPS_OF.format('shown.entry')}, ''), shown.feed_url "
-            "FROM shown JOIN entries ON entries.rowid = shown.entry ORDER BY position"
+        return self.db.conn.execute(
+            "SELECT shown.entry || '.' || revision || '.' || names_one_post || '.' || "
+            "ifnull(camps.slugs, ''), feed_url FROM shown LEFT JOIN ("
+            "SELECT entry, group_concat(slug, ' ') AS slugs FROM (SELECT entry, slug "
+            "FROM camp_picked WHERE matched ORDER BY entry, slug) GROUP BY entry"
+            ") AS camps ON camps.entry = shown.entry ORDER BY position"
         )
 
     # --- housekeeping ------------------------------------------------------------------

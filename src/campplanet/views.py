@@ -130,11 +130,9 @@ def select(
         placed_by = {flag: policy.placement_source(order_by, flag) for flag in (True, False)}
         total = storage.show_all_but(turned_away, placed_by)
         storage.pick_for_camps_in(windows, looked_at)
-        stored = storage.entries_per_feed()
-        for url, (shown, newest) in storage.shown_per_feed().items():
-            counts[url].shown, counts[url].newest = shown, newest
-        for url, c in counts.items():
-            c.stored = stored.get(url, 0)
+        for url, (stored, shown, newest) in storage.counts_per_feed().items():
+            c = counts[url]
+            c.stored, c.shown, c.newest = stored, shown, newest or ""
     storage.pick_for_camps(for_camps)
     storage.mark_write_ups(_write_ups(settings, storage))
 
