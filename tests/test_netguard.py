@@ -65,6 +65,7 @@ def test_not_an_address():
         ),
         ("http://2130706433/", f"refused: 127.0.0.1 is a loopback address {HINT}"),  # decimal
         ("http://0x7f.1/", f"refused: 127.0.0.1 is a loopback address {HINT}"),  # hex short form
+        ("http://0X7F000001/", f"refused: 127.0.0.1 is a loopback address {HINT}"),  # 0X
         ("http://10.0.0.1/", f"refused: 10.0.0.1 is a private address {HINT}"),
     ],
 )

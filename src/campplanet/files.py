@@ -50,9 +50,10 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 def remove_leftover_temp_files(folder: Path) -> None:
     """Delete the temporary files a killed run left in ``folder`` (the run lock is held, so
     nothing else is writing them), so they are never published."""
-    for path in folder.rglob(".*.tmp"):
-        if _TEMP_NAME.match(path.name) and path.is_file():
-            path.unlink(missing_ok=True)
+    for parent, _dirs, names in os.walk(folder):
+        for name in names:
+            if _TEMP_NAME.match(name):
+                Path(parent, name).unlink(missing_ok=True)
 
 
 def remove_stale_pages(out_dir: Path, paths: set[str]) -> list[str]:

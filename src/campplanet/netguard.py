@@ -46,14 +46,19 @@ def _kind(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     return None
 
 
+_IPV4_CHARS = re.compile(r"[0-9a-fA-FxX.]+")
+
+
 def _literal_ip(host: str) -> str | None:
     """The IP a host name spells, including the decimal/octal/hex forms inet_aton accepts."""
     host = host.strip("[]")
+    if ":" not in host and not _IPV4_CHARS.fullmatch(host):
+        return None  # a name: no IPv6 address lacks a colon, no IPv4 form has other letters
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
         pass
-    if re.fullmatch(r"[0-9a-fA-Fx.]+", host):
+    if _IPV4_CHARS.fullmatch(host):
         try:
             return socket.inet_ntoa(socket.inet_aton(host))
         except OSError:

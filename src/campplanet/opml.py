@@ -364,12 +364,14 @@ def _outline_problems(
 
     usable: dict[str, list[Outline]] = {}
     reasons: dict[int, str | None] = {}
+    keys: dict[int, str] = {}
     for index, outline in enumerate(doc.outlines):
         url = _attr(outline.attrs, "xmlUrl")
         if url:
             reasons[index] = reason = netguard.check_url(url, allow_private=allow_private_networks)
             if not reason:
-                usable.setdefault(feed_key(url), []).append(outline)
+                keys[index] = key = feed_key(url)
+                usable.setdefault(key, []).append(outline)
     # The one of several outlines for the same feed that is not reported: the first, or with
     # `changed`, the first that was there before the change.
     original = {
@@ -412,7 +414,7 @@ def _outline_problems(
         if reason := reasons[index]:
             add("error", f"xmlUrl {url!r}: {reason}")
             continue
-        first = original[feed_key(url)]
+        first = original[keys[index]]
         if first is not outline:
             add("error", f"duplicate feed {url} (already on line {first.line})")
         pattern = _attr(attrs, "filter")

@@ -13,7 +13,9 @@
         render_site(selection.shown, selection.feeds)      # render: pages and feeds
 
 The fetcher is a parameter (``fetch_feeds``), so a run can be tested without sockets. I/O
-between the stages lives here; parsing processes live in :mod:`campplanet.workers`.
+between the stages lives here; parsing processes live in :mod:`campplanet.workers`. The
+fetching machinery (httpx, the parser and its workers) is imported when a run fetches, so
+``campplanet render`` starts without it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from campplanet import fetch as fetcher
 from campplanet import health, schedule, views
 from campplanet.config import Settings
 from campplanet.exceptions import CampplanetError
@@ -45,7 +47,9 @@ from campplanet.types import (
     RunSummary,
     Subscription,
 )
-from campplanet.workers import Parser, parser_for
+
+if TYPE_CHECKING:
+    from campplanet.workers import Parser
 
 # Called once per finished feed: (subscription, fetch result, parse error or None).
 Progress = Callable[[Subscription, FetchResult, str | None], None]
@@ -150,14 +154,18 @@ def fetch_into(
     *,
     now: datetime | None = None,
     progress: Progress | None = None,
-    fetch_feeds: FetchFeeds = fetcher.fetch_feeds,
+    fetch_feeds: FetchFeeds | None = None,
 ) -> RunSummary:
-    """Fetch every due feed into ``storage``, one transaction per feed."""
+    """Fetch every due feed into ``storage``, one transaction per feed, with
+    ``fetch_feeds`` (by default :func:`campplanet.fetch.fetch_feeds`)."""
+    from campplanet import fetch as fetcher
+
     started = time.monotonic()
     now = now or now_utc()
     storage.record_subscriptions([sub.url for sub in subs], now)
     run = _Run(settings, storage, now, progress)
-    asyncio.run(run.fetch(subs, fetch_feeds))
+    agent = fetcher.user_agent(settings.planet.url)
+    asyncio.run(run.fetch(subs, fetch_feeds or fetcher.fetch_feeds, agent))
     run.summary.seconds = time.monotonic() - started
     return run.summary
 
@@ -201,11 +209,14 @@ class _Run:
             )
         return requests
 
-    async def fetch(self, subs: Sequence[Subscription], fetch_feeds: FetchFeeds) -> None:
+    async def fetch(
+        self, subs: Sequence[Subscription], fetch_feeds: FetchFeeds, agent: str
+    ) -> None:
+        from campplanet.workers import parser_for
+
         requests = self.due(subs)
         if not requests:
             return
-        agent = fetcher.user_agent(self.settings.planet.url)
         with parser_for(len(requests)) as parser:
             tasks = []
             async for result in fetch_feeds(requests, self.settings.fetch, user_agent=agent):
