@@ -33,7 +33,10 @@ settings except ``fetch.allow_private_networks`` (the farm is on 127.0.1.x) and
 ``fetch.timeout`` (``--timeout``, 10 s by default). reader runs ``update_feeds(workers=16)``
 on every feed every time (``scheduled=False``), its read timeout set to the same
 ``--timeout`` (reader's default is 60 s) so a hung run measures both against one deadline.
-``--tools campplanet`` leaves reader out (it is slow at 5,000 feeds).
+``--tools campplanet`` leaves reader out (it is slow at 5,000 feeds). The tool
+``campplanet-inprocess`` is campplanet parsing every body in the run's own process, without
+the pool of parse workers: ``--tools campplanet,campplanet-inprocess`` shows what the pool
+buys at a size.
 
 ``--profile`` adds pyinstrument profiles of a cold and a warm campplanet refresh (as it
 runs, with a parse pool, and with parsing in-process so the profile shows it).
@@ -53,11 +56,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from proctree import peak_rss_mb, run_measured
+from proctree import peak_rss_mb, precompile, run_measured
 
 HERE = Path(__file__).resolve()
 PHASES = ("cold", "warm", "hung")
 READER_WORKERS = 16
+INPROCESS = "campplanet-inprocess"  # campplanet without its pool of parse workers
 READER_CONNECT_TIMEOUT = 3.05  # reader's own default
 
 
@@ -95,12 +99,14 @@ def _settings(folder: Path, opml: Path, timeout: float):
     )
 
 
-def worker_campplanet(folder: Path, opml: Path, timeout: float, profile: str | None) -> dict:
+def worker_campplanet(
+    folder: Path, opml: Path, timeout: float, profile: str | None, *, inprocess: bool = False
+) -> dict:
     from campplanet import update, workers
 
     settings = _settings(folder, opml, timeout)
-    if profile == "inprocess":
-        workers.POOL_THRESHOLD = 10**9  # parse in this process, so the profile shows it
+    if inprocess or profile == "inprocess":
+        workers.POOL_THRESHOLD = 10**9  # parse in this process (and show it in a profile)
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -216,8 +222,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         folder, opml, urls = Path(args.dir), Path(args.opml), Path(args.urls)
-        if args.worker == "campplanet":
-            out = worker_campplanet(folder, opml, args.timeout, args.profile_mode or None)
+        if args.worker in ("campplanet", INPROCESS):
+            out = worker_campplanet(
+                folder,
+                opml,
+                args.timeout,
+                args.profile_mode or None,
+                inprocess=args.worker == INPROCESS,
+            )
         elif args.worker == "reader":
             out = worker_reader(folder, urls, args.timeout)
         else:
@@ -230,7 +242,8 @@ def main() -> None:
     from campplanet.config import FetchSettings
 
     tools = args.tools.split(",")
-    unknown = set(tools) - {"campplanet", "reader"}
+    precompile()
+    unknown = set(tools) - {"campplanet", INPROCESS, "reader"}
     if unknown:
         parser.error(f"unknown tools: {', '.join(sorted(unknown))}")
     if args.hang <= args.timeout:
@@ -245,7 +258,11 @@ def main() -> None:
         flush=True,
     )
     mean_latency = statistics.mean(FeedSource(plan).latencies)
-    concurrency = {"campplanet": FetchSettings().concurrency, "reader": READER_WORKERS}
+    concurrency = {
+        "campplanet": FetchSettings().concurrency,
+        INPROCESS: FetchSettings().concurrency,
+        "reader": READER_WORKERS,
+    }
     limits = {tool: plan.feeds * mean_latency / concurrency[tool] for tool in tools}
     started = time.perf_counter()
     farm = FeedFarm(plan).start()
@@ -275,7 +292,7 @@ def main() -> None:
                         out["farm"] = farm.stats()
                         results.setdefault((tool, phase), []).append(out)
                         line = (
-                            f"run {run + 1} {phase:4} {tool:10} wall {out['wall']:6.2f}s "
+                            f"run {run + 1} {phase:4} {tool:20} wall {out['wall']:6.2f}s "
                             f"cpu {out['cpu']:6.2f}s peak rss {out['tree_rss_mb']:4.0f} MB "
                             f"summed over {out['tree_processes']} processes (main "
                             f"{out['rss_mb']:.0f}, largest worker {out['child_rss_mb']:.0f})"
@@ -329,7 +346,7 @@ def report(results, tools, plan, mean_latency, concurrency, limits, args) -> Non
     for tool in tools:
         for phase in PHASES:
             print(
-                f"  {tool:10} {phase:4} {med(tool, phase):7.2f}s {med(tool, phase, 'cpu'):7.2f}s "
+                f"  {tool:20} {phase:4} {med(tool, phase):7.2f}s {med(tool, phase, 'cpu'):7.2f}s "
                 f"{med(tool, phase, 'tree_rss_mb'):13.0f} MB {med(tool, phase, 'rss_mb'):12.0f} MB"
                 f" {med(tool, phase, 'child_rss_mb'):12.0f} MB"
             )
@@ -357,6 +374,17 @@ def report(results, tools, plan, mean_latency, concurrency, limits, args) -> Non
         for phase in PHASES:
             ratios = {
                 key: med("campplanet", phase, key) / med("reader", phase, key)
+                for key in ("wall", "cpu", "tree_rss_mb")
+            }
+            print(
+                f"    {phase:4}: wall {ratios['wall']:.2f}, cpu {ratios['cpu']:.2f}, "
+                f"peak rss {ratios['tree_rss_mb']:.2f}"
+            )
+    if "campplanet" in tools and INPROCESS in tools:
+        print("  campplanet with its parse pool / parsing in-process (below 1: the pool pays):")
+        for phase in PHASES:
+            ratios = {
+                key: med("campplanet", phase, key) / med(INPROCESS, phase, key)
                 for key in ("wall", "cpu", "tree_rss_mb")
             }
             print(

@@ -59,7 +59,7 @@ from xml.sax.saxutils import quoteattr
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from proctree import Measured, peak_rss_mb, run_measured
+from proctree import Measured, peak_rss_mb, precompile, run_measured
 
 HERE = Path(__file__).resolve()
 KINDS = ("empty folder", "nothing changed", "after new posts")
@@ -355,6 +355,7 @@ def main() -> None:
         worker(*args.worker, profile=args.profile)
         return
     sizes = [int(s) for s in args.entries.split(",") if s.strip()]
+    precompile()
     base, base_mb = baseline()
     print(
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; Python and "

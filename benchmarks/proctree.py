@@ -5,6 +5,7 @@
     done.tree_rss_mb               # max over time of the summed VmRSS of the process and all
                                    # its descendants, sampled from /proc every ``interval`` s
     peak_rss_mb()                  # in a measured process: its own exact peak (VmHWM)
+    precompile()                   # campplanet's modules as bytecode, as installing it leaves them
 
 The tree figure is what a machine must have free for the run: a refresh is its own process
 plus its parse workers. Summed VmRSS counts pages the workers share with their parent (they
@@ -20,6 +21,8 @@ the process's own: a measured process reports it with :func:`peak_rss_mb`. Linux
 
 from __future__ import annotations
 
+import compileall
+import importlib.util
 import os
 import subprocess
 import threading
@@ -147,3 +150,17 @@ def run_measured(
         tree_rss_mb=sampler.peak_kb / 1024,
         tree_peak_processes=sampler.peak_processes,
     )
+
+
+def precompile(package: str = "campplanet") -> None:
+    """Compile ``package`` to bytecode where Python looks for it, as ``pip install`` does.
+
+    An editable install (the benchmarks run from a checkout) keeps no bytecode when
+    PYTHONDONTWRITEBYTECODE is set, and every measured process would then compile every
+    module it imports again: time a cron job on an installed planet never spends.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"{package} is not installed")
+    for folder in spec.submodule_search_locations:
+        compileall.compile_dir(folder, quiet=1)
