@@ -102,10 +102,12 @@ def _settings(folder: Path, opml: Path, timeout: float):
 def worker_campplanet(
     folder: Path, opml: Path, timeout: float, profile: str | None, *, inprocess: bool = False
 ) -> dict:
-    from campplanet import update, workers
+    from campplanet import update
 
     settings = _settings(folder, opml, timeout)
     if inprocess or profile == "inprocess":
+        from campplanet import workers
+
         workers.POOL_THRESHOLD = 10**9  # parse in this process (and show it in a profile)
     profiler = None
     if profile:
