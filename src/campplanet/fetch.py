@@ -67,7 +67,12 @@ def user_agent(planet_url: str) -> str:
 async def fetch_feeds(
     requests: Iterable[FetchRequest], settings: FetchSettings, *, user_agent: str
 ) -> AsyncIterator[FetchResult]:
-    """Fetch every request concurrently; yield each result as it completes."""
+    """Fetch every request concurrently; yield each result as it completes.
+
+    Nothing here keeps a result once it is yielded: a finished fetch's task is dropped as
+    it is handed over (a task keeps its result, body included, for as long as it lives),
+    so the bodies of a run's thousands of feeds are never all in memory at once.
+    """
     requests = list(requests)
     if not requests:
         return
@@ -75,14 +80,24 @@ async def fetch_feeds(
         for r in requests:
             fetcher.pools.hold(_host(r.url))
         fetcher.batch_start = time.monotonic()
-        tasks = [asyncio.create_task(fetcher.fetch(r, held=True)) for r in requests]
+        running: set[asyncio.Task[FetchResult]] = set()
+        finished: asyncio.Queue[asyncio.Task[FetchResult]] = asyncio.Queue()
+
+        def hand_over(task: asyncio.Task[FetchResult]) -> None:
+            running.discard(task)
+            finished.put_nowait(task)
+
+        for r in requests:
+            running.add(task := asyncio.create_task(fetcher.fetch(r, held=True)))
+            task.add_done_callback(hand_over)
+        del task
         try:
-            for done in asyncio.as_completed(tasks):
-                yield await done
+            for _ in requests:
+                yield (await finished.get()).result()
         finally:
-            for task in tasks:
+            for task in running:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*running, return_exceptions=True)
 
 
 def fetch_one(
