@@ -574,10 +574,10 @@ class Storage:
 
     def camp_texts(self) -> Iterator[tuple[int, str, tuple[str, str, str, str]]]:
         """(rowid, camp slug, (title, categories, content, summary)) of every entry in a
-        camp's window: what matching it needs."""
+        camp's window: what matching it needs. An entry's rows (one per camp) come together."""
         for row in self.db.conn.execute(
             "SELECT c.entry, c.slug, e.title, e.categories, e.content, e.summary "
-            "FROM camp_picked c JOIN entries e ON e.rowid = c.entry"
+            "FROM camp_picked c JOIN entries e ON e.rowid = c.entry ORDER BY c.entry"
         ):
             yield row[0], row[1], row[2:]
 

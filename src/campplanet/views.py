@@ -163,9 +163,12 @@ def _camp_windows(settings: Settings) -> dict[str, tuple[str, str]]:
 def _write_ups(settings: Settings, storage: Storage) -> Iterator[tuple[int, str]]:
     """(rowid, slug) of the entries in a camp's window that are its write-ups."""
     by_slug = {camp.slug: camp for camp in settings.camps}
+    entry, text = None, ""
     for rowid, slug, (title, categories, content, summary) in storage.camp_texts():
-        tags = () if categories == "[]" else json.loads(categories)
-        if camps.matches(by_slug[slug], policy.filter_text(title, tags, content, summary)):
+        if rowid != entry:  # an entry in several camps' windows: its text is made once
+            tags = () if categories == "[]" else json.loads(categories)
+            entry, text = rowid, policy.filter_text(title, tags, content, summary)
+        if camps.matches(by_slug[slug], text):
             yield rowid, slug
 
 
