@@ -90,7 +90,7 @@ async def fetch_feeds(
         for r in requests:
             running.add(task := asyncio.create_task(fetcher.fetch(r, held=True)))
             task.add_done_callback(hand_over)
-        del task
+        del task  # the loop variable would keep the last task, and its body, alive
         try:
             for _ in requests:
                 yield (await finished.get()).result()
