@@ -161,6 +161,38 @@ def test_a_blog_removed_from_the_list_has_no_write_ups():
     assert found[CAMP.slug] == [f"{A.url}#a"]
 
 
+def test_what_a_post_matched_is_remembered_until_the_post_or_the_match_changes(tmp_path):
+    """A post's text is tested against a camp's match once for each revision of the post:
+    while the post is unchanged the remembered answer stands (here one the test plants), an
+    edited post is tested again, and a changed match tests every post again and forgets
+    the old pattern's answers."""
+    with Storage(tmp_path / "p.db") as storage:
+        with storage.transaction():
+            storage.save_feed(FeedState(url=A.url, at_founding=True))
+            storage.save_entries([post(A.url, "notes"), post(A.url, "wk", title="Weeknotes")])
+
+        def found(camp: CampSettings = CAMP) -> list[str]:
+            shown = select(Settings(camps=(camp,)), [A], {}, storage).shown
+            return sorted(e.link.rsplit("/", 1)[1] for e in shown.camp(camp.slug))
+
+        def remembered() -> dict[str, int]:
+            rows = storage.db.execute("SELECT pattern, count(*) FROM camp_matches GROUP BY 1")
+            return dict(rows.fetchall())
+
+        assert found() == ["notes"]
+        assert remembered() == {camps.pattern_key(CAMP): 2}
+        storage.db.execute("UPDATE camp_matches SET matched = 1")
+        assert found() == ["notes", "wk"]  # not tested again: the planted answer stands
+        weeknotes = next(e for e in storage.entries_of(A.url) if e.key.endswith("wk"))
+        with storage.transaction():
+            storage.save_entries([replace(weeknotes, title="Weeknotes, edited")])
+        assert found() == ["notes"]  # a new revision: tested again
+        storage.db.execute("UPDATE camp_matches SET matched = 1")
+        other = replace(CAMP, match="weeknotes")
+        assert found(other) == ["wk"]
+        assert remembered() == {camps.pattern_key(other): 2}
+
+
 # --- settings -----------------------------------------------------------------------------
 
 GOOD = """[[camp]]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campplanet import update
-from campplanet.config import Settings
+from campplanet.config import CampSettings, Settings
 from campplanet.identity import merge_entry
 from campplanet.pages import ShownList, fingerprints, site_info
 from campplanet.publish import Manifest
@@ -319,8 +319,19 @@ DB_CHANGES = st.sampled_from(
         "show fewer of a new blog",
         "filter",
         "fewer items a page",
+        "post about a camp",
+        "edit a camp's match",
+        "add a camp",
     ]
 )
+
+# Camps whose windows hold every post of StoredPlanet (around T0, in the planet's time zone).
+CAMPS = (
+    CampSettings(name="Camp one", slug="one", start=T0.date(), end=T0.date(), match=r"post \d*1\b",
+                 before=40, after=10),
+    CampSettings(name="Camp two", slug="two", start=T0.date(), end=T0.date(), match="camp two",
+                 before=40, after=10),
+)  # fmt: skip
 
 
 class StoredPlanet:
@@ -331,7 +342,9 @@ class StoredPlanet:
         self.blogs = {f"https://blog{n}.example/feed": f"Blog {n}" for n in range(4)}
         self.settings = planet_settings(root)
         self.settings = replace(
-            self.settings, planet=replace(self.settings.planet, items=4, new_feed_items=2)
+            self.settings,
+            planet=replace(self.settings.planet, items=4, new_feed_items=2),
+            camps=CAMPS,
         )
         self.serial = 0
         self.write_list()
@@ -348,11 +361,12 @@ class StoredPlanet:
         outlines = [(name, url) for url, name in self.blogs.items()]
         (self.root / "feeds.opml").write_text(opml_document(outlines))
 
-    def post(self, storage: Storage, url: str, date, *, seen=T0) -> None:
+    def post(self, storage: Storage, url: str, date, *, seen=T0, about: str = "") -> None:
         self.serial += 1
         n = self.serial
-        item = ParsedEntry(f"p{n}", f"https://x.example/{n}", f"Post {n}", f"<p>Text {n}</p>",
-                           f"Text {n}", published=date)  # fmt: skip
+        text = f"<p>Text {n} <b>{about}</b></p>"
+        item = ParsedEntry(f"p{n}", f"https://x.example/{n}", f"Post {n}", text, f"Text {n}",
+                           published=date)  # fmt: skip
         state = storage.feed_state(url) or FeedState(url=url, added=seen)
         with storage.transaction():
             storage.save_feed(replace(state, imported_at=state.imported_at or seen,
@@ -395,7 +409,50 @@ class StoredPlanet:
             elif change == "fewer items a page":
                 s = self.settings
                 self.settings = replace(s, planet=replace(s.planet, items=3))
+            elif change == "post about a camp":
+                self.post(storage, url, T0 - timedelta(days=rng.randrange(30)), about="Camp two")
+            elif change == "edit a camp's match":
+                s = self.settings
+                edited = replace(s.camps[0], match=rf"post \d*{rng.randrange(10)}\b")
+                self.settings = replace(s, camps=(edited, *s.camps[1:]))
+            elif change == "add a camp":
+                s = self.settings
+                slug = f"camp-{self.serial}"
+                day = (T0 - timedelta(days=rng.randrange(30))).date()
+                added = CampSettings(name=f"Camp {self.serial}", slug=slug, start=day, end=day,
+                                     match=rf"text \d*{rng.randrange(10)}\b")  # fmt: skip
+                self.settings = replace(s, camps=(*s.camps, added))
+                self.serial += 1
         self.write_list()
+
+    def render_from_scratch(self, name: str) -> Path:
+        """Render into a new folder from a copy of the database with nothing remembered of
+        its posts' camp matches: as a first render would."""
+        fresh, db = self.root / name, self.root / f"{name}.db"
+        with self.storage() as storage:
+            storage.db.conn.execute("VACUUM INTO ?", [str(db)])
+        with Storage(db) as storage:
+            storage.db.execute("DELETE FROM camp_matches")
+            storage.db.execute("DELETE FROM meta WHERE name LIKE 'rendered:%'")
+        planet = replace(self.settings.planet, output=str(fresh), db=str(db))
+        update.render(replace(self.settings, planet=planet))
+        return fresh
+
+
+def test_a_camps_files_are_rendered_again_only_when_what_they_show_changed(tmp_path):
+    planet = StoredPlanet(tmp_path)
+    update.render(planet.settings)
+    again = update.render(planet.settings)
+    names = ("index.html", "atom.xml", "feed.json")
+    files = {slug: {f"camps/{slug}/{name}" for name in names} for slug in ("one", "two")}
+    assert files["one"] | files["two"] <= set(again.manifest)
+    assert again.reused == len(again.manifest) and not again.written  # none rendered
+    with planet.storage() as storage:  # post 33: a write-up of camp two, not of camp one
+        planet.post(storage, next(iter(planet.blogs)), T0 - timedelta(days=1), about="camp two")
+    third = update.render(planet.settings)
+    assert files["two"] <= set(third.written)
+    assert files["one"] <= set(third.unchanged)
+    assert all(third.manifest[path] == again.manifest[path] for path in files["one"])
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -404,12 +461,9 @@ def test_an_incremental_render_of_a_database_equals_a_render_from_scratch(change
     with tempfile.TemporaryDirectory() as tmp:
         planet = StoredPlanet(Path(tmp))
         update.render(planet.settings)
-        for change in changes:
+        for number, change in enumerate(changes):
             planet.change(change, rng)
             report = update.render(planet.settings)
-            fresh = Path(tmp) / f"fresh-{planet.serial}"
-            update.render(
-                replace(planet.settings, planet=replace(planet.settings.planet, output=str(fresh)))
-            )
+            fresh = planet.render_from_scratch(f"fresh-{number}")
             assert folder_files(Path(tmp) / "public") == folder_files(fresh), change
         assert report.seconds >= 0

@@ -237,16 +237,22 @@ def test_record_subscriptions_keeps_the_first_sighting_and_the_founding(tmp_path
 
 def test_derived_columns_follow_the_rules_of_this_version(tmp_path):
     """Content is stored tidy and links canonical by the rules of the campplanet that
-    wrote them; after an upgrade that changed the rules, they are derived again, once."""
+    wrote them; after an upgrade that changed the rules, they are derived again, once, and
+    the rows that changed get a new revision (what is remembered of a row is for its
+    revision: see test_camps)."""
     path = tmp_path / "p.db"
     untidy = "<h1>Title</h1><b><div>block in bold</div></b><img src='https://a.example/i.png'>"
+    revisions = "SELECT key, revision FROM entries ORDER BY key"
     with Storage(path) as s, s.transaction():
         s.save_feed(FeedState(url="https://a.example/feed"))
-        s.save_entries([replace(entry("a"), content=untidy, canonical_link="stale")])
+        s.save_entries([replace(entry("a"), content=untidy, canonical_link="stale"), entry("b")])
         s.set_meta("derived", "rules of an older campplanet")
+        before = dict(s.db.execute(revisions).fetchall())
     with Storage(path) as s:
-        (stored,) = s.entries_of("https://a.example/feed")
+        stored = next(e for e in s.entries_of("https://a.example/feed") if e.key == "a")
         assert s.get_meta("derived") == storage.derived_rules_signature()
+        after = dict(s.db.execute(revisions).fetchall())
+    assert after["b"] == before["b"] and after["a"] > before["a"]
     assert stored.content == tidy_html(untidy) != untidy
     assert stored.content_hash == content_digest(stored.content, stored.summary)
     assert stored.canonical_link == "https://a.example/a"

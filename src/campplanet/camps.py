@@ -16,11 +16,14 @@ after the camp has their write-up on the camp page, however old it is.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from campplanet import policy
 from campplanet.config import CampSettings
 
 
@@ -48,6 +51,26 @@ def _pattern(match: str) -> re.Pattern[str]:
 def matches(camp: CampSettings, text: str) -> bool:
     """Whether a post's filter text (see :func:`campplanet.policy.filter_text`) names the camp."""
     return _pattern(camp.match).search(text) is not None
+
+
+def _rules_signature() -> str:
+    """A digest of what decides whether a text matches: the code of this module and of
+    :func:`campplanet.policy.filter_text`'s module, and Python's version (its regexes)."""
+    digest = hashlib.sha256(sys.version.encode())
+    for path in (__file__, policy.__file__):
+        with open(path, "rb") as code:
+            digest.update(code.read())
+    return digest.hexdigest()[:16]
+
+
+_RULES = _rules_signature()
+
+
+def pattern_key(camp: CampSettings) -> str:
+    """What a post's match against ``camp.match`` is remembered under (see
+    :meth:`campplanet.storage.Storage.remember_camp_matches`): the pattern and the rules
+    that test it, so that a change of either tests every post again."""
+    return f"{_RULES} {camp.match}"
 
 
 def is_write_up(camp: CampSettings, when: datetime, text: str, tz: ZoneInfo) -> bool:

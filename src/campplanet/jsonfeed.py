@@ -15,7 +15,7 @@ from campplanet.formats import rfc3339
 from campplanet.sanitize import strip_html_invalid, strip_invalid_xml_chars
 
 if TYPE_CHECKING:
-    from campplanet.pages import Channel, Site
+    from campplanet.pages import Channel, Site, SiteInfo
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -31,10 +31,9 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def json_feed(site: Site, channel: Channel | None = None) -> str:
-    """A merged feed (by default the planet's: its newest entries) as JSON Feed 1.1."""
+def json_feed(site: Site | SiteInfo, channel: Channel) -> str:
+    """A merged feed (the planet's or a camp's) as JSON Feed 1.1."""
     planet = site.planet
-    channel = channel or site.channel
     items = []
     for item in channel.items:
         e = item.entry

@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from itertools import islice
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -71,6 +72,15 @@ class Shown(Protocol):
         """The write-ups of camp ``slug``, oldest first (flood control does not hide them)."""
         ...
 
+    def camp_versions(self, slug: str) -> Iterator[tuple[str, str]]:
+        """The version token and blog of each write-up of camp ``slug``, oldest first (as
+        :meth:`versions`)."""
+        ...
+
+    def camp_authors(self, slug: str) -> list[tuple[str | None, str]]:
+        """The author (if any) and blog of each write-up of camp ``slug``."""
+        ...
+
 
 class ShownList(list[EntryView]):
     """Shown entries held in memory (tests, and sites built without a database)."""
@@ -81,6 +91,13 @@ class ShownList(list[EntryView]):
     def camp(self, slug: str, *, write_ups: bool = True) -> list[EntryView]:
         """The entries that are write-ups of camp ``slug``, oldest first."""
         return sorted((e for e in self if slug in e.camps), key=lambda e: (e.date, e.id))
+
+    def camp_versions(self, slug: str) -> Iterator[tuple[str, str]]:
+        for entry in self.camp(slug):
+            yield repr(entry), entry.feed.url
+
+    def camp_authors(self, slug: str) -> list[tuple[str | None, str]]:
+        return [(entry.author, entry.feed.url) for entry in self.camp(slug)]
 
     def versions(self) -> Iterator[tuple[str, str]]:
         for entry in self:
@@ -378,22 +395,28 @@ class Channel:
     folder: str  # where its files (atom.xml, feed.json) are, under the site: "" or "camps/x/"
     items: list[Item]  # newest first
     updated: datetime
+    # when each blog of its items last posted (atom:source's updated), by feed URL
+    sources: dict[str, datetime | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class CampPage:
-    """A camp with its write-ups: its page and its feeds."""
+    """A camp: its page and its feeds. The list of camps and the fingerprints of a camp's
+    files need only its counts; its write-ups (:attr:`items`) are read, with their text,
+    when a template first asks for them."""
 
     camp: CampSettings
     path: str  # camps/<slug>/index.html
-    items: list[Item]  # its write-ups, oldest first: the story of the camp as it was written
+    count: int  # its write-ups
     people: int  # distinct authors (a post without an author: its blog)
     first: date  # the first and last days of its window, for the page
     last: date
+    load: Callable[[], list[Item]] = field(repr=False, compare=False)  # reads :attr:`items`
 
-    @property
-    def count(self) -> int:
-        return len(self.items)
+    @cached_property
+    def items(self) -> list[Item]:
+        """Its write-ups, oldest first: the story of the camp as it was written."""
+        return self.load()
 
     @property
     def newest(self) -> list[Item]:
@@ -402,6 +425,51 @@ class CampPage:
 
 def camp_path(slug: str, name: str = "index.html") -> str:
     return f"camps/{slug}/{name}"
+
+
+def camp_fingerprints(site: Site, page: CampPage, signature: bytes, paths: list[str]) -> list[str]:
+    """The fingerprint of each of a camp's files at ``paths``: a digest of what their
+    templates receive (what every page knows, the camp and its feed: see
+    :meth:`Site.camp_channel`), made as the archive pages' are (:func:`fingerprints`): that
+    SiteInfo, the camp (its settings and counts), each write-up's version token, each of
+    their blogs' FeedRef, when the feed changed if it has no write-ups, the file's path and
+    the theme signature. Equal fingerprints render equal bytes."""
+    versions = list(site.entries.camp_versions(page.camp.slug))
+    urls = sorted({url for _, url in versions})
+    blogs = site.entries.blogs()
+    parts = [repr(site.info), repr(page), *(token for token, _ in versions)]
+    parts += [repr(blogs[url]) for url in urls]
+    if not versions:
+        parts.append(repr(site.updated))
+    digest = hashlib.sha256(signature)
+    digest.update("\x1e".join(parts).encode("utf-8", "surrogatepass"))
+    marks = []
+    for path in paths:
+        mark = digest.copy()
+        mark.update(f"\x1e{path}".encode("utf-8", "surrogatepass"))
+        marks.append(mark.hexdigest()[:32])
+    return marks
+
+
+def camp_channel(info: SiteInfo, page: CampPage, updated: datetime) -> Channel:
+    """A camp's feed: every write-up, newest first; ``updated`` is when the feed changed if
+    it has none. Its entries' sources do not say when their blogs last posted, so that the
+    feed changes only when its write-ups do."""
+    camp, planet = page.camp, info.planet
+    newest = page.newest
+    return Channel(
+        f"{camp.name} · {planet.name}",
+        f"Write-ups of {camp.name}, gathered by {planet.name}",
+        info.url + camp_path(camp.slug, ""),
+        camp_path(camp.slug, ""),
+        newest,
+        max((i.entry.updated for i in newest), default=updated),
+    )
+
+
+def sources(items: Sequence[Item], blogs: dict[str, FeedView]) -> dict[str, datetime | None]:
+    """When each blog of ``items`` last posted, by feed URL (the blogs still subscribed)."""
+    return {i.feed.url: blogs[i.feed.url].updated for i in items if i.feed.url in blogs}
 
 
 @dataclass
@@ -458,7 +526,10 @@ class Site:
         """The planet's merged feed."""
         planet = self.planet
         subtitle = planet.description or f"Posts from the blogs {planet.name} follows"
-        return Channel(planet.name, subtitle, self.url, "", self.feed_items, self.updated)
+        items = self.feed_items
+        return Channel(
+            planet.name, subtitle, self.url, "", items, self.updated, sources(items, self.by_url)
+        )
 
     @property
     def camps(self) -> list[CampPage]:
@@ -469,35 +540,34 @@ class Site:
         return self._camps
 
     def _camp_page(self, camp: CampSettings) -> CampPage:
-        items = make_items(self.settings, self.entries.camp(camp.slug), self.tz, fold=False)
-        people = {(i.entry.author or i.entry.feed.title).casefold() for i in items}
+        """The camp with its counts; its write-ups are read when first asked for."""
+        authors = self.entries.camp_authors(camp.slug)
+        blogs = self.entries.blogs()
+        people = {(author or blogs[url].title).casefold() for author, url in authors}
         return CampPage(
             camp,
             camp_path(camp.slug),
-            items,
+            len(authors),
             len(people),
             camp.start - timedelta(days=camp.before),
             camp.end + timedelta(days=camp.after),
+            lambda: make_items(self.settings, self.entries.camp(camp.slug), self.tz, fold=False),
         )
 
     def camp_channel(self, page: CampPage) -> Channel:
         """A camp's feed: every write-up, newest first."""
-        camp = page.camp
-        updated = max((i.entry.updated for i in page.items), default=self.updated)
-        return Channel(
-            f"{camp.name} · {self.planet.name}",
-            f"Write-ups of {camp.name}, gathered by {self.planet.name}",
-            self.url + camp_path(camp.slug, ""),
-            camp_path(camp.slug, ""),
-            page.newest,
-            updated,
-        )
+        return camp_channel(self.info, page, self.updated)
 
     def feed(self, url: str) -> FeedView | None:
         """The subscription ``url`` (for what a post's blog is doing now)."""
+        return self.by_url.get(url)
+
+    @property
+    def by_url(self) -> dict[str, FeedView]:
+        """The subscriptions, by feed URL."""
         if self._by_url is None:
             self._by_url = {f.url: f for f in self.feeds}
-        return self._by_url.get(url)
+        return self._by_url
 
     @property
     def updated(self) -> datetime:

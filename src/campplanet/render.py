@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ import jinja2
 from campplanet import branding, colour, files, fold, formats, jsonfeed, pages, theme, tidy, views
 from campplanet.config import Settings
 from campplanet.exceptions import CampplanetError
-from campplanet.pages import Channel, Shown, ShownList, Site, SiteInfo
+from campplanet.pages import CampPage, Channel, Shown, ShownList, Site, SiteInfo
 from campplanet.publish import Manifest, Sink
 from campplanet.types import EntryView, FeedView
 
@@ -35,7 +35,7 @@ class Output:
     path: str  # under the output folder; for paged outputs, the first page
     template: str | None = None  # the template rendered into it
     # or a builder, given the site and the feed (channel) it writes
-    build: Callable[[Site, Channel], str] | None = field(default=None, repr=False)
+    build: Callable[[Site | SiteInfo, Channel], str] | None = field(default=None, repr=False)
     media_type: str | None = None  # set for the feeds the pages link to as alternates
     label: str = ""  # how the pages name it ("Atom", "RSS", ...)
     paged: bool = False  # index.html, page/N/index.html: planet.items entries each
@@ -75,6 +75,7 @@ CODE = (
     colour.__file__,
     branding.__file__,
     views.__file__,
+    jsonfeed.__file__,
 )
 
 
@@ -223,6 +224,7 @@ def _produce(
         tz=ZoneInfo(settings.planet.timezone),
         since=since,
     )
+    camp_files = [output for output in outputs if output.each_camp]
     for output in outputs:
         if output.needs is not None and not output.needs(settings):
             continue
@@ -231,9 +233,10 @@ def _produce(
             paged = _Pages(settings, env, output.template, site)
             paged.render(paged.to_render(sink), sink)
         elif output.each_camp:
-            for camp in site.camps:
-                path = output.path.format(slug=camp.camp.slug)
-                _one(output, path, env, sink, site=site, camp=camp, channel=site.camp_channel(camp))
+            if output is camp_files[0]:  # a camp's files are rendered together
+                signature = theme.theme_signature(settings, CODE)
+                for camp in site.camps:
+                    _camp_files(camp_files, env, sink, site, camp, signature)
         elif output.files is not None:
             for path, data in output.files(site).items():
                 sink.put(path, data)
@@ -242,14 +245,46 @@ def _produce(
     return sink
 
 
-def _one(output: Output, path: str, env: jinja2.Environment, sink: Sink, **context: Any) -> None:
+def _camp_files(
+    outputs: list[Output],
+    env: jinja2.Environment,
+    sink: Sink,
+    site: Site,
+    camp: CampPage,
+    signature: bytes,
+) -> None:
+    """A camp's files, but those the sink keeps by their fingerprints. Their templates
+    receive what every page knows of the site, the camp and its feed; the camp's write-ups
+    are read once for all of them, and let go after."""
+    paths = [output.path.format(slug=camp.camp.slug) for output in outputs]
+    marks: list[str | None] = [None] * len(paths)
+    if sink.out_dir is not None:
+        marks = list(pages.camp_fingerprints(site, camp, signature, paths))
+    camp = replace(camp)  # a copy, whose write-ups, once read, go with it
+    channel = None
+    for output, path, mark in zip(outputs, paths, marks, strict=True):
+        if mark is not None and sink.current(path, mark):
+            continue
+        channel = channel or site.camp_channel(camp)
+        _one(output, path, env, sink, mark, site=site.info, camp=camp, channel=channel)
+
+
+def _one(
+    output: Output,
+    path: str,
+    env: jinja2.Environment,
+    sink: Sink,
+    fingerprint: str | None = None,
+    **context: Any,
+) -> None:
     """Render one file of ``output`` at ``path``: its template, given ``context`` and the way
     back to the site's root, or its builder, given the site and the channel."""
     if output.template is not None:
         root = "../" * path.count("/")
-        sink.put(path, _encode(theme.render_template(env, output.template, root=root, **context)))
+        html = theme.render_template(env, output.template, root=root, **context)
+        sink.put(path, _encode(html), fingerprint)
     elif output.build is not None:
-        sink.put(path, _encode(output.build(context["site"], context["channel"])))
+        sink.put(path, _encode(output.build(context["site"], context["channel"])), fingerprint)
 
 
 def _encode(text: str) -> bytes:

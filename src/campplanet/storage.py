@@ -176,7 +176,27 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["entries"].create_index(list(_PLACING_COLUMNS), index_name="entries_placing")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: sqlite_utils.Database) -> None:
+    """What testing a stored entry's text against a camp's ``match`` found, remembered for
+    the entry's revision (see :meth:`Storage.remember_camp_matches`): a render tests only
+    the posts that are new or changed since. A cache: emptied, every post is tested again."""
+    db["camp_matches"].create(
+        {"pattern": str, "entry": int, "revision": int, "matched": int},
+        pk=("pattern", "entry"),
+        not_null={"pattern", "entry", "revision", "matched"},
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+    _v5,
+    _v6,
+    _v7,
+    _v8,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -282,7 +302,8 @@ _PLACING_COLUMNS = (
     "revision",
 )
 _CANDIDATE = (
-    "e.rowid, e.feed_url, e.key, e.guid, e.canonical_link, e.date, e.first_seen, e.backdated"
+    "e.rowid, e.feed_url, e.key, e.guid, e.canonical_link, e.date, e.first_seen, e.backdated, "
+    "e.revision"
 )
 
 
@@ -297,6 +318,7 @@ class Candidate(NamedTuple):
     date: str  # as stored: sorts as text
     first_seen: str
     backdated: int
+    revision: int
     # what filters search, when they apply (else None)
     title: str | None
     categories: str | None  # JSON
@@ -363,12 +385,13 @@ class Storage:
     def _refresh_derived(self) -> None:
         """Bring the columns derived from an entry by campplanet's rules (its canonical
         link, its tidied content and the content's digest) up to the rules of this
-        version, once after an upgrade that changed them. One transaction, in batches."""
+        version, once after an upgrade that changed them. One transaction, in batches; the
+        rows changed get a new revision, as any write does."""
         signature = derived_rules_signature()
         if self.get_meta("derived") == signature:
             return
         with self.transaction():
-            last = 0
+            last, revision = 0, None
             while True:
                 batch = self.db.execute(
                     "SELECT rowid, link, canonical_link, content, summary, content_hash "
@@ -378,10 +401,13 @@ class Storage:
                 if not batch:
                     break
                 last = batch[-1][0]
+                changed = [derived for row in batch if (derived := _rederive(row)) is not None]
+                if changed and revision is None:
+                    revision = self._next_revision()
                 self.db.conn.executemany(
-                    "UPDATE entries SET canonical_link = ?, content = ?, content_hash = ? "
-                    "WHERE rowid = ?",
-                    [derived for row in batch if (derived := _rederive(row)) is not None],
+                    "UPDATE entries SET canonical_link = ?, content = ?, content_hash = ?, "
+                    f"revision = {revision} WHERE rowid = ?",
+                    changed,
                 )
             self.set_meta("derived", signature)
 
@@ -559,33 +585,83 @@ class Storage:
         )
         self.db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS camp_picked (entry INTEGER, slug TEXT, placed, "
-            "names_one_post, matched INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (entry, slug))"
+            "names_one_post, revision, feed_url, tested INTEGER NOT NULL DEFAULT 0, "
+            "matched INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (entry, slug))"
+        )
+        self.db.execute(  # a camp's write-ups in their order
+            "CREATE INDEX IF NOT EXISTS temp.camp_order ON camp_picked (slug, placed, entry)"
         )
         self.db.execute("DELETE FROM picked")
         self.db.execute("DELETE FROM camp_picked")
 
-    def pick_for_camps(self, rows: Iterable[tuple[int, str, str, bool]]) -> None:
-        """Keep (rowid, camp slug, placed, link names one post) of entries in a camp's window."""
+    def pick_for_camps(self, rows: Iterable[tuple[int, str, str, bool, int, str]]) -> None:
+        """Keep (rowid, camp slug, placed, link names one post, revision, feed) of entries
+        in a camp's window."""
         self.db.conn.executemany(
-            "INSERT OR IGNORE INTO camp_picked (entry, slug, placed, names_one_post) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO camp_picked "
+            "(entry, slug, placed, names_one_post, revision, feed_url) VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
 
-    def camp_texts(self) -> Iterator[tuple[int, str, tuple[str, str, str, str]]]:
-        """(rowid, camp slug, (title, categories, content, summary)) of every entry in a
-        camp's window: what matching it needs. An entry's rows (one per camp) come together."""
+    # Which entries in a camp's window are its write-ups: each camp's pattern (its ``match``
+    # filed under the rules that test it) is in ``camp_patterns``; what testing an entry's
+    # text against a pattern found is remembered in ``camp_matches`` for the entry's
+    # revision, so only entries new or changed since are read and tested.
+
+    def use_camps(self, windows: dict[str, tuple[str, str]], patterns: dict[str, str]) -> None:
+        """Each camp's window (stored times) and pattern, by slug, from now on."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS camp_windows (slug, start, stop)")
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS camp_patterns (slug PRIMARY KEY, pattern)")
+        self.db.execute("DELETE FROM camp_windows")
+        self.db.execute("DELETE FROM camp_patterns")
+        self.db.conn.executemany(
+            "INSERT INTO camp_windows VALUES (?, ?, ?)",
+            [(slug, start, stop) for slug, (start, stop) in windows.items()],
+        )
+        self.db.conn.executemany("INSERT INTO camp_patterns VALUES (?, ?)", patterns.items())
+
+    def recall_camp_matches(self) -> None:
+        """Mark the entries in a camp's window that were tested against its pattern as they
+        are now: tested, and write-ups if they matched."""
+        self.db.execute(
+            "UPDATE camp_picked SET tested = 1, matched = m.matched "
+            "FROM camp_patterns p JOIN camp_matches m ON m.pattern = p.pattern "
+            "WHERE NOT camp_picked.tested AND p.slug = camp_picked.slug "
+            "AND m.entry = camp_picked.entry AND m.revision = camp_picked.revision"
+        )
+
+    def untested_camp_texts(
+        self,
+    ) -> Iterator[tuple[int, int, str, str, tuple[str, str, str, str]]]:
+        """(rowid, revision, camp slug, pattern, (title, categories, content, summary)) of
+        every entry in a camp's window not yet tested against the camp's pattern as it is
+        now. An entry's rows (one per camp) come together."""
         for row in self.db.conn.execute(
-            "SELECT c.entry, c.slug, e.title, e.categories, e.content, e.summary "
-            "FROM camp_picked c JOIN entries e ON e.rowid = c.entry ORDER BY c.entry"
+            "SELECT c.entry, c.revision, c.slug, p.pattern, e.title, e.categories, e.content, "
+            "e.summary FROM camp_picked c JOIN camp_patterns p ON p.slug = c.slug "
+            "JOIN entries e ON e.rowid = c.entry WHERE NOT c.tested ORDER BY c.entry"
         ):
-            yield row[0], row[1], row[2:]
+            yield row[0], row[1], row[2], row[3], row[4:]
 
     def mark_write_ups(self, pairs: Iterable[tuple[int, str]]) -> None:
         """Mark (rowid, camp slug) pairs as write-ups of the camp."""
         self.db.conn.executemany(
             "UPDATE camp_picked SET matched = 1 WHERE entry = ? AND slug = ?", pairs
         )
+
+    def remember_camp_matches(self, found: Sequence[tuple[str, int, int, bool]]) -> None:
+        """Remember what testing entries found: (pattern, rowid, revision, matched), and
+        forget what was found for patterns no longer in use. A cache: if it cannot be
+        written (the database is busy or read-only), the next render tests them again."""
+        with suppress(sqlite3.Error), self.transaction():
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO camp_matches (pattern, entry, revision, matched) "
+                "VALUES (?, ?, ?, ?)",
+                found,
+            )
+            self.db.execute(
+                "DELETE FROM camp_matches WHERE pattern NOT IN (SELECT pattern FROM camp_patterns)"
+            )
 
     def camp_entries(
         self, slug: str, *, write_ups: bool = True, text: bool = True
@@ -601,6 +677,24 @@ class Storage:
             [slug, int(write_ups)],
         )
         return [(_entry_from_tuple(row), bool(row[-2]), row[-1] or "") for row in cursor]
+
+    def camp_versions(self, slug: str) -> Iterator[tuple[str, str]]:
+        """(version, feed) of every write-up of camp ``slug``, oldest placed first: the
+        version as :meth:`shown_versions` makes it. Reads no entry's row."""
+        return self.db.conn.execute(
+            f"SELECT c.entry || '.' || c.revision || '.' || c.names_one_post || '.' || "
+            f"ifnull({_CAMPS_OF.format('c.entry')}, ''), c.feed_url "
+            "FROM camp_picked c WHERE c.slug = ? AND c.matched ORDER BY c.placed, c.entry",
+            [slug],
+        )
+
+    def camp_authors(self, slug: str) -> list[tuple[str | None, str]]:
+        """(author, feed) of every write-up of camp ``slug``."""
+        return self.db.conn.execute(
+            "SELECT e.author, e.feed_url FROM camp_picked c JOIN entries e ON e.rowid = c.entry "
+            "WHERE c.slug = ? AND c.matched",
+            [slug],
+        ).fetchall()
 
     def pick(self, rows: Iterable[tuple[int, str, bool]]) -> None:
         """Keep (rowid, placed, link names one post) of shown entries."""
@@ -641,22 +735,23 @@ class Storage:
         )
         return {url: (stored, shown, newest) for url, stored, shown, newest in rows}
 
-    def pick_for_camps_in(
-        self, windows: dict[str, tuple[str, str]], looked_at: Iterable[int]
-    ) -> None:
+    def pick_for_camps_in(self, looked_at: Iterable[int]) -> None:
         """Every shown entry placed in a camp's window is in that camp's window, but for
-        the ``looked_at`` entries, whose place in camps was decided one by one."""
+        the ``looked_at`` entries, whose place in camps was decided one by one. Each with
+        what testing it against the camp's pattern found, if it was (as
+        :meth:`recall_camp_matches` marks it)."""
         self._temp_set("looked_at", looked_at)
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS camp_windows (slug, start, stop)")
-        self.db.execute("DELETE FROM camp_windows")
-        self.db.conn.executemany(
-            "INSERT INTO camp_windows VALUES (?, ?, ?)",
-            [(slug, start, stop) for slug, (start, stop) in windows.items()],
-        )
+        if not self.db.execute("SELECT 1 FROM camp_windows LIMIT 1").fetchone():
+            return
+        self.db.execute("CREATE INDEX IF NOT EXISTS temp.shown_placed ON shown (placed)")
         self.db.execute(
-            "INSERT OR IGNORE INTO camp_picked (entry, slug, placed, names_one_post) "
-            "SELECT p.entry, w.slug, p.placed, p.names_one_post FROM shown p "
+            "INSERT OR IGNORE INTO camp_picked "
+            "(entry, slug, placed, names_one_post, revision, feed_url, tested, matched) "
+            "SELECT p.entry, w.slug, p.placed, p.names_one_post, p.revision, p.feed_url, "
+            "m.matched IS NOT NULL, ifnull(m.matched, 0) FROM shown p "
             "JOIN camp_windows w ON p.placed >= w.start AND p.placed < w.stop "
+            "JOIN camp_patterns c ON c.slug = w.slug LEFT JOIN camp_matches m "
+            "ON m.pattern = c.pattern AND m.entry = p.entry AND m.revision = p.revision "
             "WHERE p.entry NOT IN looked_at"
         )
 
@@ -718,6 +813,10 @@ class Storage:
             for url in gone:
                 entries += self.db.execute("DELETE FROM entries WHERE feed_url = ?", [url]).rowcount
                 self.db.execute("DELETE FROM feeds WHERE url = ?", [url])
+            if entries:
+                self.db.execute(
+                    "DELETE FROM camp_matches WHERE entry NOT IN (SELECT rowid FROM entries)"
+                )
         return len(gone), entries
 
     def get_meta(self, name: str) -> str | None:

@@ -78,6 +78,7 @@ def select(
     no_keys: set[str] = set()
     order_by = settings.render.order
     windows = _camp_windows(settings)
+    storage.use_camps(windows, {camp.slug: camps.pattern_key(camp) for camp in settings.camps})
 
     storage.start_picking()
     if filtering:
@@ -91,7 +92,7 @@ def select(
     picked: list[tuple[int, str, bool]] = []
     turned_away: list[int] = []
     looked_at: list[int] = []
-    for_camps: list[tuple[int, str, str, bool]] = []
+    for_camps: list[tuple[int, str, str, bool, int, str]] = []
     for entry in entries:
         c = counts[entry.feed_url]
         c.stored += 1
@@ -113,7 +114,9 @@ def select(
         if windows and _first_time(keys, camp_seen):
             for slug, (start, end) in windows.items():
                 if start <= placed < end:
-                    for_camps.append((entry.rowid, slug, placed, names_one_post))
+                    for_camps.append(
+                        (entry.rowid, slug, placed, names_one_post, entry.revision, entry.feed_url)
+                    )
         if is_held:
             c.held_back += 1
             turned_away.append(entry.rowid)
@@ -129,12 +132,12 @@ def select(
     else:
         placed_by = {flag: policy.placement_source(order_by, flag) for flag in (True, False)}
         total = storage.show_all_but(turned_away, placed_by)
-        storage.pick_for_camps_in(windows, looked_at)
+        storage.pick_for_camps_in(looked_at)
         for url, (stored, shown, newest) in storage.counts_per_feed().items():
             c = counts[url]
             c.stored, c.shown, c.newest = stored, shown, newest or ""
     storage.pick_for_camps(for_camps)
-    storage.mark_write_ups(_write_ups(settings, storage))
+    _find_write_ups(settings, storage)
 
     feeds = [_feed_view(sub, states.get(sub.url), counts[sub.url]) for sub in subscriptions]
     refs = {view.url: view.ref for view in feeds}
@@ -160,16 +163,27 @@ def _camp_windows(settings: Settings) -> dict[str, tuple[str, str]]:
     }
 
 
-def _write_ups(settings: Settings, storage: Storage) -> Iterator[tuple[int, str]]:
-    """(rowid, slug) of the entries in a camp's window that are its write-ups."""
+def _find_write_ups(settings: Settings, storage: Storage) -> None:
+    """Mark the entries in a camp's window that are its write-ups. What an entry's text
+    matched is remembered for the entry's revision: only entries new or changed since the
+    last render (or tested against another pattern) are read and tested."""
     by_slug = {camp.slug: camp for camp in settings.camps}
+    storage.recall_camp_matches()
+    found: dict[tuple[str, int], tuple[str, int, int, bool]] = {}
+    write_ups: list[tuple[int, str]] = []
     entry, text = None, ""
-    for rowid, slug, (title, categories, content, summary) in storage.camp_texts():
+    for rowid, revision, slug, key, texts in storage.untested_camp_texts():
         if rowid != entry:  # an entry in several camps' windows: its text is made once
+            title, categories, content, summary = texts
             tags = () if categories == "[]" else json.loads(categories)
             entry, text = rowid, policy.filter_text(title, tags, content, summary)
-        if camps.matches(by_slug[slug], text):
-            yield rowid, slug
+        if (key, rowid) not in found:
+            found[key, rowid] = (key, rowid, revision, camps.matches(by_slug[slug], text))
+        if found[key, rowid][3]:
+            write_ups.append((rowid, slug))
+    storage.mark_write_ups(write_ups)
+    if found:
+        storage.remember_camp_matches(list(found.values()))
 
 
 def _held_back(
@@ -282,3 +296,9 @@ class StoredShown:
         """The write-ups of camp ``slug`` (or, without ``write_ups``, the near misses: posts
         in its window that did not match), oldest first."""
         return self._views(self.storage.camp_entries(slug, write_ups=write_ups))
+
+    def camp_versions(self, slug: str) -> Iterator[tuple[str, str]]:
+        return self.storage.camp_versions(slug)
+
+    def camp_authors(self, slug: str) -> list[tuple[str | None, str]]:
+        return self.storage.camp_authors(slug)
