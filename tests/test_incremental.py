@@ -439,6 +439,14 @@ class StoredPlanet:
         return fresh
 
 
+def test_a_render_keeps_the_theme_compiled_in_the_database(tmp_path):
+    planet = StoredPlanet(tmp_path)
+    update.render(planet.settings)
+    with planet.storage() as storage:
+        (kept,) = storage.db.execute("SELECT count(*) FROM compiled_templates").fetchone()
+    assert kept >= 8  # every template the site's files come from
+
+
 def test_a_camps_files_are_rendered_again_only_when_what_they_show_changed(tmp_path):
     planet = StoredPlanet(tmp_path)
     update.render(planet.settings)

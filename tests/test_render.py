@@ -18,7 +18,7 @@ from campplanet.config import PlanetSettings
 from campplanet.health import feed_status
 from campplanet.render import OUTPUTS, render_site
 from campplanet.sanitize import strip_invalid_xml_chars
-from campplanet.theme import TemplateError, default_templates_dir
+from campplanet.theme import CompiledTemplates, TemplateError, default_templates_dir
 from campplanet.types import EntryView, FeedView
 from sitekit import T0, corpus_views, entry, feed, parse_html, settings_for, text_of
 
@@ -357,6 +357,36 @@ def test_template_override_falls_back_to_default(tmp_path):
     assert (public / "style.css").read_text() == "body { color: rebeccapurple }\n"
     assert 'class="entry mine"' in (public / "index.html").read_text()
     assert (public / "atom.xml").read_text().startswith("<?xml")
+
+
+def test_compiled_templates_are_kept_and_compiled_again_when_they_change(tmp_path):
+    """A render keeps the templates it compiled; the next one loads them instead of
+    compiling (it keeps nothing new), and compiles again only a template that changed. What
+    is kept but not compiled code (a damaged cache) is compiled again, not trusted."""
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "style.css").write_text("body { color: rebeccapurple }\n")
+    s = settings_for(tmp_path, templates=str(theme))
+    kept: dict[str, bytes] = {}
+    saved: list[str] = []
+
+    def save(key: str, code: bytes) -> None:
+        saved.append(key)
+        kept[key] = code
+
+    def render() -> str:
+        saved.clear()
+        render_site(s, [entry(0)], [feed(0)], compiled=CompiledTemplates(kept.get, save))
+        return (tmp_path / "public" / "style.css").read_text()
+
+    assert render() == "body { color: rebeccapurple }\n"
+    assert len(saved) == len(kept) >= 8  # every template the site's files come from
+    assert render() == "body { color: rebeccapurple }\n" and saved == []
+    (theme / "style.css").write_text("body { color: teal }\n")
+    assert render() == "body { color: teal }\n" and len(saved) == 1
+    for key in kept:
+        kept[key] = b"not compiled code"
+    assert render() == "body { color: teal }\n" and sorted(saved) == sorted(kept)
 
 
 def test_bad_theme_is_a_clear_error(tmp_path):

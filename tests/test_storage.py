@@ -245,6 +245,7 @@ def test_derived_columns_follow_the_rules_of_this_version(tmp_path):
     revisions = "SELECT key, revision FROM entries ORDER BY key"
     with Storage(path) as s, s.transaction():
         s.save_feed(FeedState(url="https://a.example/feed"))
+        s.save_entries([entry(f"{n:03}") for n in range(600)])  # a batch that changes nothing
         s.save_entries([replace(entry("a"), content=untidy, canonical_link="stale"), entry("b")])
         s.set_meta("derived", "rules of an older campplanet")
         before = dict(s.db.execute(revisions).fetchall())

@@ -120,6 +120,7 @@ def render_site(
     last_refresh: datetime | None = None,
     since: datetime | None = None,
     manifest: Manifest | None = None,
+    compiled: jinja2.BytecodeCache | None = None,
 ) -> RenderReport:
     """Write the site into ``settings.path(settings.planet.output)``.
 
@@ -127,7 +128,9 @@ def render_site(
     read a page at a time, or a list); ``feeds`` every subscription;
     ``last_refresh`` the time of the last successful fetch, shown on the subscriptions page;
     ``since`` when the planet began (the date of its feeds while it has no posts);
-    ``manifest`` the previous render's :attr:`RenderReport.manifest`, if kept.
+    ``manifest`` the previous render's :attr:`RenderReport.manifest`, if kept;
+    ``compiled`` the theme's templates as compiled before (see
+    :class:`campplanet.theme.CompiledTemplates`).
     """
     started = time.perf_counter()
     out_dir = settings.path(settings.planet.output)
@@ -136,7 +139,15 @@ def render_site(
         out_dir.mkdir(parents=True, exist_ok=True)
         files.remove_leftover_temp_files(out_dir)
         sink = Sink(out_dir, previous=manifest or {})
-        _produce(settings, entries, feeds, sink, last_refresh=last_refresh, since=since)
+        _produce(
+            settings,
+            entries,
+            feeds,
+            sink,
+            last_refresh=last_refresh,
+            since=since,
+            compiled=compiled,
+        )
         report.written, report.unchanged = sorted(sink.written), sorted(sink.unchanged)
         report.reused, report.manifest = sink.reused, dict(sorted(sink.manifest.items()))
         report.removed = files.remove_stale_pages(out_dir, sink.paths)
@@ -212,9 +223,10 @@ def _produce(
     last_refresh: datetime | None = None,
     since: datetime | None = None,
     outputs: tuple[Output, ...] = OUTPUTS,
+    compiled: jinja2.BytecodeCache | None = None,
 ) -> Sink:
     """Render every output into ``sink``."""
-    env = theme.make_environment(settings)
+    env = theme.make_environment(settings, compiled)
     site = Site(
         settings=settings,
         info=pages.site_info(settings, outputs),

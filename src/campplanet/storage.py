@@ -187,6 +187,15 @@ def _v8(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    """The theme's templates as the last render compiled them (see
+    :class:`campplanet.theme.CompiledTemplates`), a cache. No index of entries by date
+    alone: nothing reads them so since the shown entries are placed from
+    ``entries_placing``, and every index costs each write."""
+    db["compiled_templates"].create({"key": str, "code": bytes}, pk="key", not_null={"code"})
+    db.execute("DROP INDEX IF EXISTS entries_date")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1,
     _v2,
@@ -196,6 +205,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v6,
     _v7,
     _v8,
+    _v9,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -402,12 +412,16 @@ class Storage:
                     break
                 last = batch[-1][0]
                 changed = [derived for row in batch if (derived := _rederive(row)) is not None]
-                if changed and revision is None:
-                    revision = self._next_revision()
+                if not changed:
+                    continue
+                revision = revision or self._next_revision()
                 self.db.conn.executemany(
                     "UPDATE entries SET canonical_link = ?, content = ?, content_hash = ?, "
-                    f"revision = {revision} WHERE rowid = ?",
-                    changed,
+                    "revision = ? WHERE rowid = ?",
+                    [
+                        (link, content, digest, revision, rowid)
+                        for link, content, digest, rowid in changed
+                    ],
                 )
             self.set_meta("derived", signature)
 
@@ -845,6 +859,18 @@ class Storage:
         every page again, and that is all."""
         with suppress(sqlite3.Error):
             self.set_meta(f"rendered:{output}", json.dumps(manifest, separators=(",", ":")))
+
+    def compiled_template(self, key: str) -> bytes | None:
+        row = self.db.execute("SELECT code FROM compiled_templates WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def save_compiled_template(self, key: str, code: bytes) -> None:
+        """Keep a compiled template. A cache: if it cannot be written (the database is busy
+        or read-only), the next render compiles the template again."""
+        with suppress(sqlite3.Error):
+            self.db.execute(
+                "INSERT OR REPLACE INTO compiled_templates (key, code) VALUES (?, ?)", [key, code]
+            )
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

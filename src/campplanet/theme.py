@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import html
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 from markupsafe import Markup
 
 from campplanet import branding, colour, formats
@@ -88,10 +90,45 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def make_environment(settings: Settings) -> jinja2.Environment:
+class CompiledTemplates(jinja2.BytecodeCache):
+    """The theme's templates as an earlier render compiled them, kept by ``load`` and
+    ``save`` (in the planet's database), so that a run does not compile them again. Jinja
+    checks each against its template's source, and compiles again a template that changed;
+    the keys also name this module and Jinja's version, which decide how templates are
+    compiled. A cache: what cannot be loaded is compiled."""
+
+    def __init__(
+        self, load: Callable[[str], bytes | None], save: Callable[[str, bytes], None]
+    ) -> None:
+        self.load, self.save = load, save
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self.load(_COMPILER + bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.save(_COMPILER + bucket.key, bucket.bytecode_to_string())
+
+
+def _compiler_signature() -> str:
+    digest = hashlib.sha256(jinja2.__version__.encode())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:16] + ":"
+
+
+_COMPILER = _compiler_signature()
+
+
+def make_environment(
+    settings: Settings, compiled: jinja2.BytecodeCache | None = None
+) -> jinja2.Environment:
+    """The environment the theme's templates render in; ``compiled`` keeps them compiled
+    between runs (see :class:`CompiledTemplates`)."""
     loaders = [jinja2.FileSystemLoader(str(folder)) for folder in theme_folders(settings)]
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
+        bytecode_cache=compiled,
         autoescape=True,
         finalize=_finalize,
         trim_blocks=True,

@@ -36,6 +36,7 @@ from campplanet.identity import FeedUpdate, plan_feed_update
 from campplanet.opml import Problem, read_opml, read_subscriptions
 from campplanet.render import RenderReport, render_site
 from campplanet.storage import Storage
+from campplanet.theme import CompiledTemplates
 from campplanet.types import (
     Failure,
     FeedState,
@@ -135,6 +136,7 @@ def render_into(settings: Settings, subs: Sequence[Subscription], storage: Stora
         last_refresh=health.last_success(states.values()),
         since=storage.founded() or _modified(settings.path(settings.planet.opml)),
         manifest=storage.render_manifest(output),
+        compiled=CompiledTemplates(storage.compiled_template, storage.save_compiled_template),
     )
     storage.save_render_manifest(output, report.manifest)
     return report
