@@ -90,7 +90,13 @@ class Parser:
         max_entries: int,
     ) -> ParseJob:
         """A job for this parser (the caller keeps no reference to ``body`` after it)."""
-        return ParseJob(body, base_url, content_type, iframe_hosts, max_entries)
+        spooled = self.spool_file(body)
+        kept = None if spooled is not None else body
+        return ParseJob(kept, base_url, content_type, iframe_hosts, max_entries, spooled)
+
+    def spool_file(self, body: bytes) -> str | None:
+        """The file where ``body`` waits for its parser, or None if it waits in memory."""
+        return None
 
     async def parse(self, job: ParseJob) -> ParsedFeed | ParseFailure:
         return parse_job(job)
@@ -105,14 +111,7 @@ class PoolParser(Parser):
         self.spool = spool
         self.spooled = 0
 
-    def job(
-        self,
-        body: bytes,
-        base_url: str,
-        content_type: str | None,
-        iframe_hosts: tuple[str, ...],
-        max_entries: int,
-    ) -> ParseJob:
+    def spool_file(self, body: bytes) -> str | None:
         self.spooled += 1
         path = self.spool / f"{self.spooled}.body"
         try:
@@ -120,8 +119,8 @@ class PoolParser(Parser):
         except OSError:  # no room for it: it waits in memory instead
             with suppress(OSError):
                 path.unlink(missing_ok=True)
-            return super().job(body, base_url, content_type, iframe_hosts, max_entries)
-        return ParseJob(None, base_url, content_type, iframe_hosts, max_entries, str(path))
+            return None
+        return str(path)
 
     async def parse(self, job: ParseJob) -> ParsedFeed | ParseFailure:
         try:
