@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from campplanet.cli import fail, main, planet_options
+from campplanet.cli.base import fail, main, planet_options
 from campplanet.config import CampSettings, Settings
 from campplanet.exceptions import EXIT_USAGE, CampplanetError
 from campplanet.formats import count

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from campplanet.cli import fail, main, planet_options, require_subscription_list
+from campplanet.cli.base import fail, main, planet_options, require_subscription_list
 from campplanet.config import Settings
 from campplanet.exceptions import EXIT_ALL_FAILED, EXIT_OK, CampplanetError
 from campplanet.lock import run_lock

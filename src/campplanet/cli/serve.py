@@ -25,7 +25,7 @@ from typing import Any
 
 import click
 
-from campplanet.cli import fail, main, planet_options
+from campplanet.cli.base import fail, main, planet_options
 from campplanet.config import Settings
 from campplanet.exceptions import EXIT_LOCKED, CampplanetError
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import click
 
 from campplanet import netguard
-from campplanet.cli import main, planet_options
+from campplanet.cli.base import main, planet_options
 from campplanet.config import Settings
 from campplanet.exceptions import EXIT_ALL_FAILED, EXIT_OK, EXIT_USAGE, LockHeld, OPMLError
 from campplanet.lock import run_lock
