@@ -461,6 +461,15 @@ def test_a_camps_files_are_rendered_again_only_when_what_they_show_changed(tmp_p
     assert files["two"] <= set(third.written)
     assert files["one"] <= set(third.unchanged)
     assert all(third.manifest[path] == again.manifest[path] for path in files["one"])
+    with planet.storage() as storage, storage.transaction():  # post 1: a write-up of camp one
+        first = next(e for e in storage.entries_of(next(iter(planet.blogs))) if e.key == "p1")
+        storage.save_entries([replace(first, title="Post 1, edited")])
+    fourth = update.render(planet.settings)
+    assert (
+        files["one"] <= set(fourth.written)
+        and "Post 1, edited" in (tmp_path / "public/camps/one/index.html").read_text()
+    )
+    assert files["two"] <= set(fourth.unchanged)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
