@@ -41,11 +41,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from campplanet import policy
+from campplanet import policy, urls
 from campplanet.types import FeedState, ParsedEntry, ParsedFeed, StoredEntry, content_digest
-from campplanet.urls import canonical_link, is_valid_uri
+from campplanet.urls import is_valid_uri
+
+# Merging a fetch asks for each entry's canonical link several times. (Memoised here rather
+# than in urls.py, whose bytes are part of the rules stored entries are derived by.)
+canonical_link = lru_cache(maxsize=32768)(urls.canonical_link)
 
 
 def entry_key(guid: str | None, link: str | None, title: str, content: str) -> str:

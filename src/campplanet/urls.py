@@ -112,7 +112,6 @@ def _publish(text: str) -> str | None:
     return encoded
 
 
-@lru_cache(maxsize=32768)
 def canonical_link(url: str | None) -> str | None:
     """A link reduced to what identifies the post: scheme (http = https), host case,
     default port, tracking parameters and a trailing slash do not matter; a fragment does
