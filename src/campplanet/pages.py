@@ -451,22 +451,6 @@ def camp_fingerprints(site: Site, page: CampPage, signature: bytes, paths: list[
     return marks
 
 
-def camp_channel(info: SiteInfo, page: CampPage, updated: datetime) -> Channel:
-    """A camp's feed: every write-up, newest first; ``updated`` is when the feed changed if
-    it has none. Its entries' sources do not say when their blogs last posted, so that the
-    feed changes only when its write-ups do."""
-    camp, planet = page.camp, info.planet
-    newest = page.newest
-    return Channel(
-        f"{camp.name} · {planet.name}",
-        f"Write-ups of {camp.name}, gathered by {planet.name}",
-        info.url + camp_path(camp.slug, ""),
-        camp_path(camp.slug, ""),
-        newest,
-        max((i.entry.updated for i in newest), default=updated),
-    )
-
-
 def sources(items: Sequence[Item], blogs: dict[str, FeedView]) -> dict[str, datetime | None]:
     """When each blog of ``items`` last posted, by feed URL (the blogs still subscribed)."""
     return {i.feed.url: blogs[i.feed.url].updated for i in items if i.feed.url in blogs}
@@ -555,8 +539,18 @@ class Site:
         )
 
     def camp_channel(self, page: CampPage) -> Channel:
-        """A camp's feed: every write-up, newest first."""
-        return camp_channel(self.info, page, self.updated)
+        """A camp's feed: every write-up, newest first. Its entries' sources do not say when
+        their blogs last posted, so that the feed changes only when its write-ups do."""
+        camp, planet = page.camp, self.planet
+        newest = page.newest
+        return Channel(
+            f"{camp.name} · {planet.name}",
+            f"Write-ups of {camp.name}, gathered by {planet.name}",
+            self.url + camp_path(camp.slug, ""),
+            camp_path(camp.slug, ""),
+            newest,
+            max((i.entry.updated for i in newest), default=self.updated),
+        )
 
     def feed(self, url: str) -> FeedView | None:
         """The subscription ``url`` (for what a post's blog is doing now)."""

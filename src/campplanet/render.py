@@ -178,6 +178,7 @@ class _Pages:
     env: jinja2.Environment
     template: str
     site: Site
+    signature: bytes | None  # the theme signature, when rendering into a folder
 
     def page(self, number: int) -> pages.Page:
         entries, per_page = self.site.entries, self.settings.planet.items
@@ -189,13 +190,12 @@ class _Pages:
         """The front page, always, and every archive page the sink cannot keep as it is,
         with its fingerprint when written into a folder."""
         jobs: list[tuple[int, str | None]] = [(0, None)]
-        if sink.out_dir is None:
+        if sink.out_dir is None or self.signature is None:
             total = len(self.site.entries)
             archive = pages.archive_count(total, self.settings.planet.items)
             return jobs + [(n, None) for n in range(archive, 0, -1)]
-        signature = theme.theme_signature(self.settings, CODE)
         marks = pages.fingerprints(
-            self.site.entries, self.settings.planet.items, self.site.info, signature
+            self.site.entries, self.settings.planet.items, self.site.info, self.signature
         )
         for number, mark in marks:
             if not sink.current(pages.page_path(number), mark):
@@ -236,17 +236,18 @@ def _produce(
         tz=ZoneInfo(settings.planet.timezone),
         since=since,
     )
+    # What fingerprints start from, when there are files to keep: worked out once.
+    signature = theme.theme_signature(settings, CODE) if sink.out_dir is not None else None
     camp_files = [output for output in outputs if output.each_camp]
     for output in outputs:
         if output.needs is not None and not output.needs(settings):
             continue
         if output.paged:
             assert output.template is not None
-            paged = _Pages(settings, env, output.template, site)
+            paged = _Pages(settings, env, output.template, site, signature)
             paged.render(paged.to_render(sink), sink)
         elif output.each_camp:
             if output is camp_files[0]:  # a camp's files are rendered together
-                signature = theme.theme_signature(settings, CODE)
                 for camp in site.camps:
                     _camp_files(camp_files, env, sink, site, camp, signature)
         elif output.files is not None:
@@ -263,15 +264,15 @@ def _camp_files(
     sink: Sink,
     site: Site,
     camp: CampPage,
-    signature: bytes,
+    signature: bytes | None,
 ) -> None:
     """A camp's files, but those the sink keeps by their fingerprints. Their templates
     receive what every page knows of the site, the camp and its feed; the camp's write-ups
     are read once for all of them, and let go after."""
     paths = [output.path.format(slug=camp.camp.slug) for output in outputs]
     marks: list[str | None] = [None] * len(paths)
-    if sink.out_dir is not None:
-        marks = list(pages.camp_fingerprints(site, camp, signature, paths))
+    if signature is not None:
+        marks = [*pages.camp_fingerprints(site, camp, signature, paths)]
     camp = replace(camp)  # a copy, whose write-ups, once read, go with it
     channel = None
     for output, path, mark in zip(outputs, paths, marks, strict=True):

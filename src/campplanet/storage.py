@@ -297,6 +297,9 @@ _CAMPS_OF = (
     "(SELECT group_concat(slug, ' ') FROM (SELECT slug FROM camp_picked "
     "WHERE entry = {} AND matched ORDER BY slug))"
 )
+# A shown entry's version (see Storage.shown_versions), from a row of ``shown`` or
+# ``camp_picked`` (named ``{0}``) and the camps it is a write-up of (``{1}``).
+_VERSION = "{0}.entry || '.' || {0}.revision || '.' || {0}.names_one_post || '.' || ifnull({1}, '')"
 _PLACED_BY = {"date": "e.date", "first_seen": "e.first_seen"}  # the columns placement reads
 # How entries placed at the same time are ordered (entries' columns, as ``e``).
 _DISPLAY_TIES = "e.first_seen DESC, e.feed_url DESC, e.key DESC"
@@ -696,8 +699,7 @@ class Storage:
         """(version, feed) of every write-up of camp ``slug``, oldest placed first: the
         version as :meth:`shown_versions` makes it. Reads no entry's row."""
         return self.db.conn.execute(
-            f"SELECT c.entry || '.' || c.revision || '.' || c.names_one_post || '.' || "
-            f"ifnull({_CAMPS_OF.format('c.entry')}, ''), c.feed_url "
+            f"SELECT {_VERSION.format('c', _CAMPS_OF.format('c.entry'))}, c.feed_url "
             "FROM camp_picked c WHERE c.slug = ? AND c.matched ORDER BY c.placed, c.entry",
             [slug],
         )
@@ -755,8 +757,6 @@ class Storage:
         what testing it against the camp's pattern found, if it was (as
         :meth:`recall_camp_matches` marks it)."""
         self._temp_set("looked_at", looked_at)
-        if not self.db.execute("SELECT 1 FROM camp_windows LIMIT 1").fetchone():
-            return
         self.db.execute("CREATE INDEX IF NOT EXISTS temp.shown_placed ON shown (placed)")
         self.db.execute(
             "INSERT OR IGNORE INTO camp_picked "
@@ -809,8 +809,7 @@ class Storage:
         database, so it changes with every write), whether its link names one post, and the
         camps it is a write-up of."""
         return self.db.conn.execute(
-            "SELECT shown.entry || '.' || revision || '.' || names_one_post || '.' || "
-            "ifnull(camps.slugs, ''), feed_url FROM shown LEFT JOIN ("
+            f"SELECT {_VERSION.format('shown', 'camps.slugs')}, feed_url FROM shown LEFT JOIN ("
             "SELECT entry, group_concat(slug, ' ') AS slugs FROM (SELECT entry, slug "
             "FROM camp_picked WHERE matched ORDER BY entry, slug) GROUP BY entry"
             ") AS camps ON camps.entry = shown.entry ORDER BY position"

@@ -132,7 +132,8 @@ def select(
     else:
         placed_by = {flag: policy.placement_source(order_by, flag) for flag in (True, False)}
         total = storage.show_all_but(turned_away, placed_by)
-        storage.pick_for_camps_in(looked_at)
+        if windows:
+            storage.pick_for_camps_in(looked_at)
         for url, (stored, shown, newest) in storage.counts_per_feed().items():
             c = counts[url]
             c.stored, c.shown, c.newest = stored, shown, newest or ""
